@@ -1,0 +1,307 @@
+//! WXML compilation through glass-easel's own template compiler (the crate
+//! `glass-easel-template-compiler`, pinned to the version of the npm runtime
+//! the engine hosts).
+//!
+//! A [`TemplateGroup`] holds every template and WXS file of one app, as
+//! glass-easel expects: templates cross-reference each other through `import`
+//! and `include`, so they are compiled as one group. It is stateful on purpose:
+//! replacing one file re-parses only that file, which is what hot reload needs.
+//!
+//! Severity follows WeChat's devtools rather than glass-easel where the two
+//! disagree: a missing end tag fails the WeChat build (glass-easel only warns),
+//! while children where none are allowed (slot fallback content, which WeChat
+//! silently ignores) are a warning (glass-easel errors). The compiler drops
+//! such children either way, so the output renders as WeChat does.
+//!
+//! **Architecture invariant:** no I/O; a panic inside the third-party compiler
+//! is caught and reported as a diagnostic.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use bonsai_diagnostics::{Diagnostic, LineIndex, Severity, Span};
+use glass_easel_template_compiler::TmplGroup;
+use glass_easel_template_compiler::parse::{ParseError, ParseErrorLevel};
+
+/// The template paths glass-easel uses have no extension (`pages/index/index`).
+pub fn template_key(path: &str) -> &str {
+    path.strip_suffix(".wxml").unwrap_or(path)
+}
+
+/// All templates and WXS modules of one app.
+#[derive(Debug)]
+pub struct TemplateGroup {
+    group: TmplGroup,
+    /// Template sources by key, kept to position dependency diagnostics.
+    templates: BTreeMap<String, String>,
+    /// WXS file paths (with `.wxs`).
+    scripts: BTreeMap<String, ()>,
+}
+
+impl Default for TemplateGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TemplateGroup {
+    pub fn new() -> Self {
+        TemplateGroup {
+            group: TmplGroup::new(),
+            templates: BTreeMap::new(),
+            scripts: BTreeMap::new(),
+        }
+    }
+
+    /// Adds or replaces a template (`path` with or without `.wxml`) and
+    /// returns its diagnostics.
+    pub fn set_template(&mut self, path: &str, source: &str) -> Vec<Diagnostic> {
+        let key = template_key(path).to_owned();
+        let file = format!("{key}.wxml");
+        let parsed = catch_unwind(AssertUnwindSafe(|| self.group.add_tmpl(&key, source)));
+        let errors = match parsed {
+            Ok(errors) => errors,
+            Err(_) => {
+                self.group.remove_tmpl(&key);
+                self.templates.remove(&key);
+                return vec![
+                    Diagnostic::error(
+                        "wxml::compiler-panic",
+                        "the template compiler crashed on this file",
+                    )
+                    .in_file(file),
+                ];
+            }
+        };
+        let index = LineIndex::new(source);
+        let diagnostics = errors
+            .iter()
+            .map(|e| to_diagnostic(&file, &index, e))
+            .collect();
+        self.templates.insert(key, source.to_owned());
+        diagnostics
+    }
+
+    /// Adds or replaces a WXS file (`path` ends in `.wxs`). `<wxs src>` names
+    /// it without the extension and `require` inside WXS with it, so it is
+    /// registered under both.
+    pub fn set_script(&mut self, path: &str, source: &str) {
+        let bare = path.strip_suffix(".wxs").unwrap_or(path);
+        self.group.add_script(bare, source);
+        self.group.add_script(&format!("{bare}.wxs"), source);
+        self.scripts.insert(format!("{bare}.wxs"), ());
+    }
+
+    pub fn remove_template(&mut self, path: &str) {
+        let key = template_key(path);
+        self.group.remove_tmpl(key);
+        self.templates.remove(key);
+    }
+
+    pub fn remove_script(&mut self, path: &str) {
+        let bare = path.strip_suffix(".wxs").unwrap_or(path);
+        self.group.remove_script(bare);
+        self.group.remove_script(&format!("{bare}.wxs"));
+        self.scripts.remove(&format!("{bare}.wxs"));
+    }
+
+    pub fn template_count(&self) -> usize {
+        self.templates.len()
+    }
+
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Reports `import`/`include` and `<wxs src>` targets that are not in the
+    /// group, positioned on the `src` value.
+    pub fn check_references(&self) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        for (key, source) in &self.templates {
+            let file = format!("{key}.wxml");
+            let templates = self.group.direct_dependencies(key).into_iter().flatten();
+            for dep in templates {
+                if !self.templates.contains_key(&dep) {
+                    diagnostics.push(missing_reference(&file, source, &dep, "template", ".wxml"));
+                }
+            }
+            let scripts = self.group.script_dependencies(key).into_iter().flatten();
+            for dep in scripts {
+                let with_ext = if dep.ends_with(".wxs") {
+                    dep.clone()
+                } else {
+                    format!("{dep}.wxs")
+                };
+                if !self.scripts.contains_key(&with_ext) {
+                    diagnostics.push(missing_reference(&file, source, &dep, "WXS module", ".wxs"));
+                }
+            }
+        }
+        diagnostics
+    }
+
+    /// Generates the group's JavaScript: a statement that calls
+    /// `__wxCodeSpace__.addCompiledTemplate(path, {groupList, content})` once
+    /// per template.
+    pub fn generate(&self) -> Result<String, Diagnostic> {
+        let generated = catch_unwind(AssertUnwindSafe(|| self.group.get_wx_gen_object_groups()));
+        match generated {
+            Ok(Ok(js)) => Ok(js),
+            Ok(Err(err)) => Err(Diagnostic::error("wxml::generate", err.message)),
+            Err(_) => Err(Diagnostic::error(
+                "wxml::compiler-panic",
+                "the template compiler crashed while generating code",
+            )),
+        }
+    }
+}
+
+fn missing_reference(file: &str, source: &str, dep: &str, what: &str, ext: &str) -> Diagnostic {
+    let key = template_key(file);
+    let dep_bare = dep.strip_suffix(ext).unwrap_or(dep);
+    let span = src_attributes(source)
+        .find(|(_, value)| {
+            let value = value.strip_suffix(ext).unwrap_or(value);
+            resolve_relative(key, value) == dep_bare
+        })
+        .map(|(span, _)| span);
+    Diagnostic::error(
+        "wxml::missing-reference",
+        format!("{what} `{dep_bare}{ext}` not found"),
+    )
+    .in_file(file)
+    .with_span(span)
+}
+
+/// Every `src="…"` attribute value with its span. A light scan, used only to
+/// position diagnostics after the real parse.
+fn src_attributes(source: &str) -> impl Iterator<Item = (Span, &str)> {
+    source.match_indices("src=").filter_map(move |(i, _)| {
+        let rest = &source[i + 4..];
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let value = &rest[1..];
+        let len = value.find(quote)?;
+        let start = i + 5;
+        Some((Span::new(start, start + len), &value[..len]))
+    })
+}
+
+/// Resolves `rel` against the template `key` as glass-easel does.
+fn resolve_relative(key: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        let mut base: Vec<&str> = key.split('/').collect();
+        base.pop();
+        base
+    };
+    for segment in rel.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+fn to_diagnostic(file: &str, index: &LineIndex<'_>, error: &ParseError) -> Diagnostic {
+    use glass_easel_template_compiler::parse::ParseErrorKind as Kind;
+    let mut severity = match error.level() {
+        ParseErrorLevel::Note => Severity::Note,
+        ParseErrorLevel::Warn => Severity::Warning,
+        _ => Severity::Error,
+    };
+    let mut message = error.kind.to_string();
+    let mut help = None;
+    match error.kind {
+        // WeChat's compiler rejects an unclosed tag; glass-easel only warns.
+        Kind::MissingEndTag | Kind::InvalidEndTag => severity = Severity::Error,
+        Kind::ChildNodesNotAllowed => {
+            severity = Severity::Warning;
+            message = "child nodes are not allowed here; they are ignored, as in WeChat".to_owned();
+            help = Some("WeChat renders no fallback content for <slot>; remove the children".to_owned());
+        }
+        _ => {}
+    }
+    let start = &error.location.start;
+    let end = &error.location.end;
+    let start = index.offset_of_utf16(start.line as usize, start.utf16_col as usize);
+    let end = index.offset_of_utf16(end.line as usize, end.utf16_col as usize);
+    let mut diagnostic = Diagnostic::new(severity, format!("wxml::{:x}", error.code()), message)
+        .in_file(file)
+        .with_span(Span::new(start, end));
+    diagnostic.help = help;
+    diagnostic
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(src: &str) -> (String, Vec<Diagnostic>) {
+        let mut group = TemplateGroup::new();
+        let diags = group.set_template("pages/a/index.wxml", src);
+        let located = diags
+            .iter()
+            .map(|d| format!("{} {} {}", d.location(Some(src)).unwrap(), d.severity, d.message))
+            .collect::<Vec<_>>()
+            .join("\n");
+        (located, diags)
+    }
+
+    #[test]
+    fn unclosed_tag_is_an_error_with_position() {
+        let (located, diags) = compile("<view>\n  <text>hi</text>\n");
+        assert!(diags.iter().any(Diagnostic::is_error), "{located}");
+        insta::assert_snapshot!(located, @"pages/a/index.wxml:1:2 error missing end tag");
+    }
+
+    #[test]
+    fn bad_for_expression_is_an_error() {
+        let (located, diags) = compile("<view wx:for=\"{{ list[ }}\">{{item}}</view>");
+        assert!(diags.iter().any(Diagnostic::is_error), "{located}");
+        assert!(located.starts_with("pages/a/index.wxml:1:"), "{located}");
+    }
+
+    #[test]
+    fn slot_fallback_is_a_warning() {
+        let (located, diags) = compile("<view><slot><view>fallback</view></slot></view>");
+        assert!(!diags.iter().any(Diagnostic::is_error), "{located}");
+        assert_eq!(diags.len(), 1, "{located}");
+        let mut group = TemplateGroup::new();
+        group.set_template("a", "<view><slot><view>fallback</view></slot></view>");
+        let js = group.generate().unwrap();
+        assert!(!js.contains("fallback"), "slot children must be dropped: {js}");
+    }
+
+    #[test]
+    fn missing_import_and_wxs_are_reported() {
+        let mut group = TemplateGroup::new();
+        let src = "<import src=\"../common/tpl.wxml\"/>\n<wxs module=\"m\" src=\"./m.wxs\"/>";
+        assert!(group.set_template("pages/a/index", src).is_empty());
+        let diags = group.check_references();
+        let located: Vec<_> = diags.iter().map(|d| d.location(Some(src)).unwrap()).collect();
+        assert_eq!(located, ["pages/a/index.wxml:1:14", "pages/a/index.wxml:2:22"]);
+        group.set_template("pages/common/tpl.wxml", "<template name=\"t\"/>");
+        group.set_script("pages/a/m.wxs", "module.exports = {}");
+        assert!(group.check_references().is_empty());
+        let js = group.generate().unwrap();
+        assert!(js.contains("addCompiledTemplate"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let sample = "<view wx:for=\"{{a.b[c]}}\" wx:key=\"id\" bind:tap=\"x\"><text>{{ a ? 'b' : c }}</text><template is=\"t\" data=\"{{...x}}\"/><wxs module=\"w\">var a = 1;</wxs></view>";
+        let mut group = TemplateGroup::new();
+        for cut in 0..sample.len() {
+            if sample.is_char_boundary(cut) {
+                group.set_template("t", &sample[..cut]);
+                group.set_template("u", &sample[cut..]);
+                let _ = group.generate();
+            }
+        }
+    }
+}
