@@ -53,7 +53,7 @@ impl Span {
 }
 
 /// One finding about the user's package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable, greppable code such as `wxml::parse` or `package::missing-page`.

@@ -73,9 +73,14 @@ impl PackRule {
         let value = self.value.trim_start_matches("./").trim_start_matches('/');
         match self.kind.as_str() {
             "file" => path == value,
-            "folder" => path == value || path.starts_with(&format!("{}/", value.trim_end_matches('/'))),
+            "folder" => {
+                path == value || path.starts_with(&format!("{}/", value.trim_end_matches('/')))
+            }
             "suffix" => path.ends_with(value),
-            "prefix" => path.rsplit('/').next().is_some_and(|name| name.starts_with(value)),
+            "prefix" => path
+                .rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(value)),
             _ => path.starts_with(value),
         }
     }

@@ -106,9 +106,15 @@ mod tests {
 
     #[test]
     fn join_normalizes_and_refuses_escape() {
-        assert_eq!(join_path("pages/a", "../../dist/x/index").as_deref(), Some("dist/x/index"));
+        assert_eq!(
+            join_path("pages/a", "../../dist/x/index").as_deref(),
+            Some("dist/x/index")
+        );
         assert_eq!(join_path("pages/a", "/comp/x").as_deref(), Some("comp/x"));
-        assert_eq!(join_path("pages/a", "./b/./c").as_deref(), Some("pages/a/b/c"));
+        assert_eq!(
+            join_path("pages/a", "./b/./c").as_deref(),
+            Some("pages/a/b/c")
+        );
         assert_eq!(join_path("pages", "../../x"), None);
     }
 

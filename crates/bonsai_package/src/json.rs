@@ -20,14 +20,22 @@ pub fn parse_json<T: DeserializeOwned>(path: &str, source: &str) -> Result<T, Di
             .rsplit_once(" at line ")
             .map_or(message.as_str(), |(m, _)| m)
             .to_owned();
-        let mut diagnostic = Diagnostic::error(code, format!("invalid JSON: {message}")).in_file(path);
+        let mut diagnostic =
+            Diagnostic::error(code, format!("invalid JSON: {message}")).in_file(path);
         if err.line() > 0 {
             let index = LineIndex::new(source);
             // serde_json counts columns in bytes, 1-based; 0 means "before the first byte".
-            let line_start = index.offset_of_line_col(u32::try_from(err.line()).unwrap_or(u32::MAX), 1);
+            let line_start =
+                index.offset_of_line_col(u32::try_from(err.line()).unwrap_or(u32::MAX), 1);
             let offset = (line_start + err.column().saturating_sub(1)).min(source.len());
-            let offset = (0..=offset).rev().find(|&i| source.is_char_boundary(i)).unwrap_or(0);
-            let end = source[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+            let offset = (0..=offset)
+                .rev()
+                .find(|&i| source.is_char_boundary(i))
+                .unwrap_or(0);
+            let end = source[offset..]
+                .chars()
+                .next()
+                .map_or(offset, |c| offset + c.len_utf8());
             diagnostic = diagnostic.with_span(Span::new(offset, end));
         }
         diagnostic

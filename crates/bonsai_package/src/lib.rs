@@ -43,10 +43,14 @@ pub enum LoadMode {
 pub struct LoadOptions {
     pub mode: LoadMode,
     pub limits: SizeLimits,
+    /// In [`LoadMode::Components`], the library's npm name (from its
+    /// package.json): its components refer to each other as
+    /// `name/button/button`, which resolves to the library's own root.
+    pub library_name: Option<String>,
 }
 
 /// Whether a module is a page or a component. Both are glass-easel components.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModuleKind {
     Page,
@@ -70,7 +74,7 @@ pub struct ComponentEntry {
 }
 
 /// The main package or one subpackage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PackageEntry {
     /// `""` for the main package, else the subpackage root without slashes.
     pub root: String,
@@ -116,7 +120,8 @@ impl AppManifest {
 }
 
 fn is_below(path: &str, root: &str) -> bool {
-    path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Loads the manifest from a project's files (the project directory, which may
@@ -149,7 +154,12 @@ pub fn load(project_files: &PackageFiles, options: &LoadOptions) -> (AppManifest
     };
     let (app, packages) = match options.mode {
         LoadMode::App => loader.load_app(),
-        LoadMode::Components => (None, loader.load_library()),
+        LoadMode::Components => {
+            if let Some(name) = &options.library_name {
+                loader.aliases.insert(format!("{name}/*"), "/*".to_owned());
+            }
+            (None, loader.load_library())
+        }
     };
     loader.drain_queue(&packages);
     let Loader {
@@ -164,10 +174,13 @@ pub fn load(project_files: &PackageFiles, options: &LoadOptions) -> (AppManifest
         } else {
             format!("{root}/{path}")
         };
-        !limits::is_project_file(path) && !ignore.iter().any(|rule| rule.matches(&full))
+        limits::is_packed_file(path) && !ignore.iter().any(|rule| rule.matches(&full))
     };
     let sizes = limits::measure(&files, &packages, packed);
-    diagnostics.extend(limits::check(&sizes, &options.limits));
+    // A component library is not uploaded as it is: only an app's packages have limits.
+    if options.mode == LoadMode::App {
+        diagnostics.extend(limits::check(&sizes, &options.limits));
+    }
     let manifest = AppManifest {
         mode: options.mode,
         project,
@@ -193,7 +206,9 @@ fn load_project_config(files: &PackageFiles, diagnostics: &mut Vec<Diagnostic>) 
                 Some(Value::Object(base)) => {
                     for (key, value) in over {
                         match (base.get_mut(&key), value) {
-                            (Some(Value::Object(b)), Value::Object(o)) if key == "setting" => b.extend(o),
+                            (Some(Value::Object(b)), Value::Object(o)) if key == "setting" => {
+                                b.extend(o)
+                            }
                             (_, value) => {
                                 base.insert(key, value);
                             }
@@ -202,9 +217,8 @@ fn load_project_config(files: &PackageFiles, diagnostics: &mut Vec<Diagnostic>) 
                 }
                 _ => merged = Some(Value::Object(over)),
             },
-            Ok(_) => diagnostics.push(
-                Diagnostic::error("json::type", "expected a JSON object").in_file(name),
-            ),
+            Ok(_) => diagnostics
+                .push(Diagnostic::error("json::type", "expected a JSON object").in_file(name)),
             Err(d) => diagnostics.push(d),
         }
     }
@@ -215,8 +229,11 @@ fn load_project_config(files: &PackageFiles, diagnostics: &mut Vec<Diagnostic>) 
         Ok(config) => config,
         Err(err) => {
             diagnostics.push(
-                Diagnostic::error("json::type", format!("invalid project configuration: {err}"))
-                    .in_file("project.config.json"),
+                Diagnostic::error(
+                    "json::type",
+                    format!("invalid project configuration: {err}"),
+                )
+                .in_file("project.config.json"),
             );
             ProjectConfig::default()
         }
@@ -224,7 +241,11 @@ fn load_project_config(files: &PackageFiles, diagnostics: &mut Vec<Diagnostic>) 
 }
 
 /// A file as text; a non-UTF-8 file is a diagnostic.
-fn read_text<'a>(files: &'a PackageFiles, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a str> {
+fn read_text<'a>(
+    files: &'a PackageFiles,
+    path: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<&'a str> {
     let bytes = files.get(path)?;
     match std::str::from_utf8(bytes) {
         Ok(text) => Some(text),
@@ -288,11 +309,16 @@ impl Loader<'_> {
         }];
         if app.pages.is_empty() {
             self.diagnostics.push(
-                Diagnostic::error("package::no-pages", "app.json lists no pages").in_file("app.json"),
+                Diagnostic::error("package::no-pages", "app.json lists no pages")
+                    .in_file("app.json"),
             );
         }
         for sub in &app.sub_packages {
-            let root = sub.root.trim_start_matches("./").trim_matches('/').to_owned();
+            let root = sub
+                .root
+                .trim_start_matches("./")
+                .trim_matches('/')
+                .to_owned();
             let pages = sub.pages.iter().map(|p| format!("{root}/{p}")).collect();
             packages.push(PackageEntry {
                 root,
@@ -307,9 +333,12 @@ impl Loader<'_> {
             for page in &package.pages {
                 if !seen.insert(page.as_str()) {
                     self.diagnostics.push(
-                        Diagnostic::warning("package::duplicate-page", format!("page `{page}` is listed twice"))
-                            .in_file("app.json")
-                            .with_span(json_string_span(source, page)),
+                        Diagnostic::warning(
+                            "package::duplicate-page",
+                            format!("page `{page}` is listed twice"),
+                        )
+                        .in_file("app.json")
+                        .with_span(json_string_span(source, page)),
                     );
                     continue;
                 }
@@ -325,24 +354,27 @@ impl Loader<'_> {
     /// entryPagePath and tabBar must name existing main-package pages.
     fn check_app_references(&mut self, app: &AppConfig, source: &str, packages: &[PackageEntry]) {
         let is_page = |p: &str| packages.iter().any(|pkg| pkg.pages.iter().any(|x| x == p));
-        if let Some(entry) = &app.entry_page_path {
-            if !is_page(entry) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "package::bad-entry-page",
-                        format!("entryPagePath `{entry}` is not a page in app.json"),
-                    )
-                    .in_file("app.json")
-                    .with_span(json_string_span(source, entry)),
-                );
-            }
+        if let Some(entry) = &app.entry_page_path
+            && !is_page(entry)
+        {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "package::bad-entry-page",
+                    format!("entryPagePath `{entry}` is not a page in app.json"),
+                )
+                .in_file("app.json")
+                .with_span(json_string_span(source, entry)),
+            );
         }
         let Some(tab_bar) = &app.tab_bar else { return };
         if !(2..=5).contains(&tab_bar.list.len()) {
             self.diagnostics.push(
                 Diagnostic::error(
                     "package::tab-bar",
-                    format!("tabBar.list has {} items; WeChat requires 2 to 5", tab_bar.list.len()),
+                    format!(
+                        "tabBar.list has {} items; WeChat requires 2 to 5",
+                        tab_bar.list.len()
+                    ),
                 )
                 .in_file("app.json")
                 .with_span(json_string_span(source, "tabBar")),
@@ -353,7 +385,10 @@ impl Loader<'_> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "package::tab-bar",
-                        format!("tabBar page `{}` is not a page of the main package", item.page_path),
+                        format!(
+                            "tabBar page `{}` is not a page of the main package",
+                            item.page_path
+                        ),
                     )
                     .in_file("app.json")
                     .with_span(json_string_span(source, &item.page_path)),
@@ -465,7 +500,8 @@ impl Loader<'_> {
                             .with_span(json_string_span(config_source, spec)),
                         );
                     } else if let ResolvedComponent::Module(module) = &target {
-                        self.queue.push_back((module.clone(), ModuleKind::Component));
+                        self.queue
+                            .push_back((module.clone(), ModuleKind::Component));
                     }
                     resolved.insert(tag.clone(), target);
                 }
@@ -496,7 +532,12 @@ impl Loader<'_> {
         }
     }
 
-    fn load_module(&mut self, module: &str, kind: ModuleKind, packages: &[PackageEntry]) -> ComponentEntry {
+    fn load_module(
+        &mut self,
+        module: &str,
+        kind: ModuleKind,
+        packages: &[PackageEntry],
+    ) -> ComponentEntry {
         let file = |ext: &str| {
             let path = format!("{module}.{ext}");
             self.files.contains(&path).then_some(path)
@@ -541,10 +582,7 @@ impl Loader<'_> {
                 using.extend(resolved);
             }
         }
-        let package = packages
-            .iter()
-            .skip(1)
-            .find(|p| is_below(module, &p.root));
+        let package = packages.iter().skip(1).find(|p| is_below(module, &p.root));
         let independent = package.is_some_and(|p| p.independent);
         if !independent {
             for (tag, target) in &self.global_using {
@@ -553,9 +591,10 @@ impl Loader<'_> {
         }
         if let Some(package) = package.filter(|p| p.independent) {
             for (tag, target) in &using {
-                if let ResolvedComponent::Module(target) = target {
-                    if !is_below(target, &package.root) {
-                        self.diagnostics.push(
+                if let ResolvedComponent::Module(target) = target
+                    && !is_below(target, &package.root)
+                {
+                    self.diagnostics.push(
                             Diagnostic::error(
                                 "package::independent-escape",
                                 format!(
@@ -566,7 +605,6 @@ impl Loader<'_> {
                             .in_file(json_path.clone())
                             .with_help("an independent subpackage may only use components inside its own root"),
                         );
-                    }
                 }
             }
         }

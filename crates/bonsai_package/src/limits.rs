@@ -4,7 +4,7 @@
 //! the mini-program root except project configuration and `packOptions.ignore`.
 
 use bonsai_diagnostics::Diagnostic;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::PackageEntry;
 use crate::files::PackageFiles;
@@ -27,7 +27,7 @@ impl Default for SizeLimits {
 }
 
 /// The measured size of one package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageSize {
     /// `""` for the main package.
     pub root: String,
@@ -37,12 +37,23 @@ pub struct PackageSize {
     pub largest: Vec<(String, u64)>,
 }
 
-/// Files the devtools never upload.
-pub(crate) fn is_project_file(path: &str) -> bool {
-    matches!(
-        path,
-        "project.config.json" | "project.private.config.json"
-    )
+/// File types the devtools upload; anything else (docs, `.less` sources,
+/// source maps, licences) stays on the developer's machine.
+const PACKED_EXTENSIONS: &[&str] = &[
+    "wxml", "wxss", "js", "ts", "json", "wxs", "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp",
+    "ico", "cer", "mp3", "aac", "m4a", "mp4", "wav", "ogg", "silk", "wasm", "br", "ttf", "otf",
+    "woff", "woff2", "eot", "txt",
+];
+
+/// Whether the devtools would upload this file.
+pub(crate) fn is_packed_file(path: &str) -> bool {
+    if matches!(path, "project.config.json" | "project.private.config.json")
+        || path.ends_with(".d.ts")
+    {
+        return false;
+    }
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| PACKED_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 pub(crate) fn measure(
@@ -71,7 +82,8 @@ pub(crate) fn measure(
         size.largest.push((path.to_owned(), len));
     }
     for size in &mut sizes {
-        size.largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        size.largest
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         size.largest.truncate(3);
     }
     sizes

@@ -120,10 +120,20 @@ mod tests {
         assert_eq!(r("/comp/x"), Ok(ResolvedComponent::Module("comp/x".into())));
         assert_eq!(
             r("@vant/weapp/button"),
-            Ok(ResolvedComponent::Module("miniprogram_npm/@vant/weapp/button/index".into()))
+            Ok(ResolvedComponent::Module(
+                "miniprogram_npm/@vant/weapp/button/index".into()
+            ))
         );
-        assert_eq!(r("lib"), Ok(ResolvedComponent::Module("pages/miniprogram_npm/lib/index".into())));
-        assert!(matches!(r("plugin://p/c"), Ok(ResolvedComponent::Plugin(_))));
+        assert_eq!(
+            r("lib"),
+            Ok(ResolvedComponent::Module(
+                "pages/miniprogram_npm/lib/index".into()
+            ))
+        );
+        assert!(matches!(
+            r("plugin://p/c"),
+            Ok(ResolvedComponent::Plugin(_))
+        ));
         let err = r("./missing").unwrap_err();
         assert_eq!(err.tried, ["pages/a/missing"]);
         assert!(r("../../../x").is_err());

@@ -222,7 +222,9 @@ fn to_diagnostic(file: &str, index: &LineIndex<'_>, error: &ParseError) -> Diagn
         Kind::ChildNodesNotAllowed => {
             severity = Severity::Warning;
             message = "child nodes are not allowed here; they are ignored, as in WeChat".to_owned();
-            help = Some("WeChat renders no fallback content for <slot>; remove the children".to_owned());
+            help = Some(
+                "WeChat renders no fallback content for <slot>; remove the children".to_owned(),
+            );
         }
         _ => {}
     }
@@ -230,7 +232,8 @@ fn to_diagnostic(file: &str, index: &LineIndex<'_>, error: &ParseError) -> Diagn
     let end = &error.location.end;
     let start = index.offset_of_utf16(start.line as usize, start.utf16_col as usize);
     let end = index.offset_of_utf16(end.line as usize, end.utf16_col as usize);
-    let mut diagnostic = Diagnostic::new(severity, format!("wxml::{:x}", error.code()), message)
+    let code = format!("wxml::{}", error.kind.to_string().replace(' ', "-"));
+    let mut diagnostic = Diagnostic::new(severity, code, message)
         .in_file(file)
         .with_span(Span::new(start, end));
     diagnostic.help = help;
@@ -246,7 +249,14 @@ mod tests {
         let diags = group.set_template("pages/a/index.wxml", src);
         let located = diags
             .iter()
-            .map(|d| format!("{} {} {}", d.location(Some(src)).unwrap(), d.severity, d.message))
+            .map(|d| {
+                format!(
+                    "{} {} {}",
+                    d.location(Some(src)).unwrap(),
+                    d.severity,
+                    d.message
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         (located, diags)
@@ -274,7 +284,10 @@ mod tests {
         let mut group = TemplateGroup::new();
         group.set_template("a", "<view><slot><view>fallback</view></slot></view>");
         let js = group.generate().unwrap();
-        assert!(!js.contains("fallback"), "slot children must be dropped: {js}");
+        assert!(
+            !js.contains("fallback"),
+            "slot children must be dropped: {js}"
+        );
     }
 
     #[test]
@@ -283,8 +296,14 @@ mod tests {
         let src = "<import src=\"../common/tpl.wxml\"/>\n<wxs module=\"m\" src=\"./m.wxs\"/>";
         assert!(group.set_template("pages/a/index", src).is_empty());
         let diags = group.check_references();
-        let located: Vec<_> = diags.iter().map(|d| d.location(Some(src)).unwrap()).collect();
-        assert_eq!(located, ["pages/a/index.wxml:1:14", "pages/a/index.wxml:2:22"]);
+        let located: Vec<_> = diags
+            .iter()
+            .map(|d| d.location(Some(src)).unwrap())
+            .collect();
+        assert_eq!(
+            located,
+            ["pages/a/index.wxml:1:14", "pages/a/index.wxml:2:22"]
+        );
         group.set_template("pages/common/tpl.wxml", "<template name=\"t\"/>");
         group.set_script("pages/a/m.wxs", "module.exports = {}");
         assert!(group.check_references().is_empty());

@@ -1,0 +1,69 @@
+//! `bonsai`: the command-line host of the Bonsai engine and tools.
+//!
+//! Each subcommand lives in its own module; this file only parses arguments,
+//! sets up logging and maps outcomes to exit codes: 0 when all went well, 1
+//! when the input has errors or could not be read (clap exits 2 on bad usage).
+
+mod check;
+mod project;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bonsai",
+    version,
+    about = "Run, check and test WeChat mini programs outside WeChat"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load and compile a mini program, print its diagnostics and a summary.
+    Check(check::CheckArgs),
+    /// Compile a mini program into an artifact the engine loads.
+    Build(check::BuildArgs),
+}
+
+/// Options every subcommand that reads a project shares.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// A project directory (with project.config.json or app.json) or a package .zip.
+    pub input: PathBuf,
+    /// Treat the input as a component library (no app.json): every component is checked.
+    #[arg(long)]
+    pub components: bool,
+    /// Machine-readable JSON on stdout instead of human output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BONSAI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => check::check(&args),
+        Command::Build(args) => check::build(&args),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Printing diagnostics: code frames for people (codespan-reporting, coloured
+//! when stderr is a terminal) and plain records for `--json`.
+
+use std::io::IsTerminal;
+
+use bonsai_diagnostics::{Diagnostic, LineIndex, Severity};
+use codespan_reporting::diagnostic::{Diagnostic as Frame, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor};
+use serde::Serialize;
+
+use crate::project::LoadedProject;
+
+/// A diagnostic as `--json` prints it: positions resolved to 1-based line/column.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub severity: Severity,
+    pub code: &'a str,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+}
+
+pub fn to_json<'a>(project: &LoadedProject, diagnostic: &'a Diagnostic) -> JsonDiagnostic<'a> {
+    let source = diagnostic
+        .file
+        .as_deref()
+        .and_then(|f| project.source_of(f));
+    let (start, end) = match (diagnostic.span, source) {
+        (Some(span), Some(src)) => {
+            let index = LineIndex::new(src);
+            (
+                Some(index.line_col(span.start as usize)),
+                Some(index.line_col(span.end as usize)),
+            )
+        }
+        _ => (None, None),
+    };
+    JsonDiagnostic {
+        severity: diagnostic.severity,
+        code: &diagnostic.code,
+        message: &diagnostic.message,
+        file: diagnostic.file.as_deref().map(|f| project.display_path(f)),
+        line: start.map(|p| p.line),
+        column: start.map(|p| p.column),
+        end_line: end.map(|p| p.line),
+        end_column: end.map(|p| p.column),
+        help: diagnostic.help.as_deref(),
+    }
+}
+
+/// Writes every diagnostic to stderr with a code frame where the source is known.
+pub fn print_human(project: &LoadedProject, diagnostics: &[Diagnostic]) {
+    let choice = if std::io::stderr().is_terminal() {
+        termcolor::ColorChoice::Auto
+    } else {
+        termcolor::ColorChoice::Never
+    };
+    let stream = termcolor::StandardStream::stderr(choice);
+    let mut out = stream.lock();
+    let config = term::Config::default();
+    let mut files = SimpleFiles::new();
+    for diagnostic in diagnostics {
+        let severity = match diagnostic.severity {
+            Severity::Error => codespan_reporting::diagnostic::Severity::Error,
+            Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
+            Severity::Note => codespan_reporting::diagnostic::Severity::Note,
+        };
+        let mut frame = Frame::new(severity)
+            .with_code(diagnostic.code.clone())
+            .with_message(diagnostic.message.clone());
+        let file = diagnostic.file.as_deref();
+        match (
+            file,
+            file.and_then(|f| project.source_of(f)),
+            diagnostic.span,
+        ) {
+            (Some(file), Some(source), Some(span)) => {
+                let id = files.add(project.display_path(file), source);
+                let range = span.range();
+                frame = frame.with_labels(vec![Label::primary(id, range)]);
+            }
+            (Some(file), _, _) => {
+                frame = frame.with_notes(vec![format!("in {}", project.display_path(file))]);
+            }
+            _ => {}
+        }
+        if let Some(help) = &diagnostic.help {
+            frame.notes.push(format!("help: {help}"));
+        }
+        if term::emit_to_write_style(&mut out, &config, &files, &frame).is_err() {
+            // The span did not fit the file (should not happen); fall back to one line.
+            eprintln!("{diagnostic}");
+        }
+    }
+}
