@@ -4,9 +4,11 @@
 //! sets up logging and maps outcomes to exit codes: 0 when all went well, 1
 //! when the input has errors or could not be read (clap exits 2 on bad usage).
 
+mod bench;
 mod check;
 mod project;
 mod report;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,10 @@ enum Command {
     Check(check::CheckArgs),
     /// Compile a mini program into an artifact the engine loads.
     Build(check::BuildArgs),
+    /// Run an app headless: open a page, tap, and print its tree.
+    Run(run::RunArgs),
+    /// Measure Bonsai's speed on the public corpus.
+    Bench(bench::BenchArgs),
 }
 
 /// Options every subcommand that reads a project shares.
@@ -57,6 +63,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => check::check(&args),
         Command::Build(args) => check::build(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

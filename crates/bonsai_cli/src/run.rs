@@ -1,0 +1,82 @@
+//! `bonsai run`: launch an app headless, open a page, tap, wait, and print
+//! the page's tree with the app's console output and uncaught errors.
+
+use std::sync::Arc;
+
+use bonsai_diagnostics::Diagnostic;
+use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
+use bonsai_tree::PrintOptions;
+use clap::Args;
+use serde::Serialize;
+
+use crate::InputArgs;
+use crate::project::load_and_compile;
+use crate::report::print_human;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The page to open, with its query: `pages/detail/detail?id=3`.
+    #[arg(long)]
+    pub page: Option<String>,
+    /// Tap the first node matching this selector (repeatable, in order).
+    #[arg(long = "tap", value_name = "SELECTOR")]
+    pub taps: Vec<String>,
+    /// Let this much virtual time pass after the taps (runs timers).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub wait: u64,
+    /// Print attributes and inline styles too.
+    #[arg(long)]
+    pub attributes: bool,
+}
+
+#[derive(Serialize)]
+struct RunReport {
+    ok: bool,
+    page_stack: Vec<String>,
+    tree: String,
+    console: Vec<bonsai_engine::ConsoleMessage>,
+    errors: Vec<bonsai_engine::JsError>,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
+    let project = load_and_compile(&args.input.input, false);
+    let compile_errors: Vec<Diagnostic> = project.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    let Some(compiled) = project.compiled.as_ref().filter(|_| compile_errors.is_empty()) else {
+        print_human(&project, &compile_errors);
+        eprintln!("not running: the project has {} error(s)", compile_errors.len());
+        return Ok(false);
+    };
+    if compiled.url_check && !args.input.json {
+        eprintln!("note: network domain checks follow project.config.json (urlCheck: true)");
+    } else if !compiled.url_check {
+        eprintln!("warning: urlCheck is false in project.config.json: domain allow-list checks are OFF (development only)");
+    }
+    let mut instance = AppInstance::new(Arc::new(compiled.clone()), &EngineOptions::default())?;
+    instance.launch(&LaunchOptions { url: args.page.clone(), ..LaunchOptions::default() });
+    for selector in &args.taps {
+        instance.tap(selector)?;
+    }
+    if args.wait > 0 {
+        instance.advance(args.wait);
+    }
+    let tree = instance.page_wxml(PrintOptions { attributes: args.attributes });
+    let errors = instance.errors();
+    let console = instance.console();
+    let ok = errors.is_empty();
+    if args.input.json {
+        let report = RunReport { ok, page_stack: instance.page_stack(), tree, console, errors };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ok);
+    }
+    for message in &console {
+        eprintln!("[console.{}] {}", serde_json::to_value(&message.level)?.as_str().unwrap_or("log"), message.text);
+    }
+    for error in &errors {
+        eprintln!("uncaught error: {error}");
+    }
+    println!("{}", instance.page_stack().join(" > "));
+    print!("{tree}");
+    Ok(ok)
+}

@@ -1,0 +1,592 @@
+// Bonsai's JS host: the mini-program environment around glass-easel.
+//
+// Runs once per app instance, after glass-easel and its adapter are loaded.
+// It exports one function, `createHost(native, glassEasel, adapter)`, which
+// installs the globals mini programs expect (App, Page, Component, Behavior,
+// getApp, getCurrentPages, wx, console, timers) and returns the object Rust
+// drives (`launch`, `navigate`, `dispatch`, `fireTimer`, `takeOps`).
+//
+// `native` holds the Rust functions: log, error, timer, clearTimer, script,
+// now. Tree operations are batched in `ops` as compact arrays (see
+// bonsai_protocol::TreeOp::from_compact) and taken by Rust once per task.
+
+export default function createHost(native, glassEasel, adapter, manifest) {
+  const global = globalThis;
+  const ops = [];
+  let nextNodeId = 1;
+
+  // ---- errors and console -------------------------------------------------
+
+  const describe = (value) => {
+    if (typeof value === 'string') return value;
+    if (value instanceof Error) return value.stack ? `${value.name}: ${value.message}\n${value.stack}` : `${value.name}: ${value.message}`;
+    try {
+      const seen = new WeakSet();
+      return JSON.stringify(value, (k, v) => {
+        if (typeof v === 'object' && v !== null) {
+          if (seen.has(v)) return '[Circular]';
+          seen.add(v);
+        }
+        if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
+        if (typeof v === 'undefined') return '[undefined]';
+        return v;
+      }) ?? String(value);
+    } catch (e) {
+      return String(value);
+    }
+  };
+  const reportError = (err, where) => {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : describe(err);
+    const stack = err instanceof Error && err.stack ? String(err.stack) : '';
+    native.error(where || '', message, stack);
+  };
+  const guarded = (where, fn, self, args) => {
+    try {
+      return fn.apply(self, args || []);
+    } catch (err) {
+      reportError(err, where);
+      return undefined;
+    }
+  };
+  const console = {};
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    console[level] = (...args) => native.log(level, args.map(describe).join(' '));
+  }
+  console.trace = console.debug;
+  console.group = console.groupEnd = console.time = console.timeEnd = () => {};
+  global.console = console;
+  glassEasel.addGlobalErrorListener((err, method, component) => {
+    const where = typeof component === 'string' ? component : component && component.is;
+    reportError(err, [where, method].filter(Boolean).join(' '));
+    return false;
+  });
+  glassEasel.addGlobalWarningListener((message, component) => {
+    const where = typeof component === 'string' ? component : component && component.is;
+    native.log('warn', `[glass-easel] ${message}${where ? ` (${where})` : ''}`);
+    return false;
+  });
+
+  // ---- timers ---------------------------------------------------------------
+
+  const timers = new Map();
+  let timerSeq = 0;
+  const startTimer = (fn, ms, args, repeat) => {
+    timerSeq += 1;
+    const delay = Math.max(0, Number(ms) || 0);
+    timers.set(timerSeq, { fn, args, delay, repeat });
+    native.timer(timerSeq, delay);
+    return timerSeq;
+  };
+  const clearTimer = (id) => {
+    if (timers.delete(id)) native.clearTimer(id);
+  };
+  global.setTimeout = (fn, ms, ...args) => startTimer(fn, ms, args, false);
+  global.setInterval = (fn, ms, ...args) => startTimer(fn, ms, args, true);
+  global.clearTimeout = clearTimer;
+  global.clearInterval = clearTimer;
+  global.requestAnimationFrame = (fn) => startTimer(() => fn(native.now()), 16, [], false);
+  global.cancelAnimationFrame = clearTimer;
+  const fireTimer = (id) => {
+    const timer = timers.get(id);
+    if (!timer) return;
+    if (timer.repeat) native.timer(id, Math.max(1, timer.delay));
+    else timers.delete(id);
+    if (typeof timer.fn === 'function') guarded('timer', timer.fn, undefined, timer.args);
+  };
+
+  // ---- the composed backend --------------------------------------------------
+
+  const elements = new Map();
+  class BackendElement {
+    constructor(id) {
+      this.id = id;
+      this.__wxElement = undefined;
+      elements.set(id, this);
+    }
+    release() { ops.push([10, this.id]); elements.delete(this.id); }
+    associateValue(v) { this.__wxElement = v; }
+    appendChild(child) { ops.push([3, this.id, child.id]); }
+    removeChild(child) { ops.push([5, this.id, child.id]); }
+    insertBefore(child, before) { ops.push([4, this.id, child.id, before.id]); }
+    replaceChild(child, oldChild) { ops.push([6, this.id, child.id, oldChild.id]); }
+    spliceBefore(before, deleteCount, list) { ops.push([7, this.id, before.id, deleteCount, list.id]); }
+    spliceAppend(list) { ops.push([8, this.id, list.id]); }
+    spliceRemove(before, deleteCount) { ops.push([9, this.id, before.id, deleteCount]); }
+    setId(id) { ops.push([11, this.id, id]); }
+    setStyleScope(scope) { ops.push([13, this.id, scope]); }
+    setStyle(style) { ops.push([12, this.id, style]); }
+    addClass(name, scope) { ops.push([14, this.id, name, scope || 0]); }
+    removeClass(name, scope) { ops.push([15, this.id, name, scope || 0]); }
+    clearClasses() { ops.push([16, this.id]); }
+    setAttribute(name, value) { ops.push([17, this.id, name, attributeValue(value)]); }
+    removeAttribute(name) { ops.push([18, this.id, name]); }
+    setText(text) { ops.push([19, this.id, String(text)]); }
+    setModelBindingStat() {}
+    setListenerStats(type, capture) { ops.push([20, this.id, type, !!capture]); }
+    getBoundingClientRect(cb) { setTimeout(() => cb({ left: 0, top: 0, width: 0, height: 0 }), 0); }
+    getScrollOffset(cb) { setTimeout(() => cb({ scrollLeft: 0, scrollTop: 0, scrollWidth: 0, scrollHeight: 0 }), 0); }
+    createIntersectionObserver() { return { disconnect() {} }; }
+    getContext(cb) { cb(null); }
+  }
+  const attributeValue = (value) => {
+    if (value === undefined || typeof value === 'function') return null;
+    if (typeof value === 'object' && value !== null) {
+      try { JSON.stringify(value); return value; } catch (e) { return String(value); }
+    }
+    return value;
+  };
+  const newElement = (tag, styling) => {
+    const el = new BackendElement(nextNodeId++);
+    ops.push([0, el.id, tag, styling]);
+    return el;
+  };
+  let eventListener = null;
+  let renderCallbacks = null;
+  const device = manifest.device;
+  const backendContext = {
+    mode: glassEasel.backend.BackendMode.Composed,
+    destroy() {},
+    getWindowWidth: () => device.windowWidth,
+    getWindowHeight: () => device.windowHeight,
+    getDevicePixelRatio: () => device.pixelRatio,
+    getTheme: () => device.theme,
+    registerStyleSheetContent() {},
+    appendStyleSheetPath: (() => { let id = 1; return () => id++; })(),
+    disableStyleSheet() {},
+    render(cb) {
+      if (renderCallbacks) { renderCallbacks.push(cb); return; }
+      renderCallbacks = [cb];
+      setTimeout(() => {
+        const callbacks = renderCallbacks;
+        renderCallbacks = null;
+        for (const callback of callbacks) guarded('render callback', callback, undefined, [null]);
+      }, 0);
+    },
+    getRootNode: () => bodyElement,
+    createElement: (tag, styling) => newElement(tag, styling),
+    createTextNode(text) {
+      const el = new BackendElement(nextNodeId++);
+      ops.push([1, el.id, String(text)]);
+      return el;
+    },
+    createFragment() {
+      const el = new BackendElement(nextNodeId++);
+      ops.push([2, el.id]);
+      return el;
+    },
+    onEvent(listener) { eventListener = listener; },
+    createMediaQueryObserver() { return { disconnect() {} }; },
+  };
+  const bodyElement = newElement('body', 'body');
+
+  // ---- environment and templates --------------------------------------------
+
+  const env = new adapter.MiniProgramEnv();
+  const backend = env.associateBackend(backendContext);
+  const codeSpace = env.createCodeSpace('', true);
+  // Templates register through this; legacy `bindtap` on native nodes needs the fallback listener.
+  global.__wxCodeSpace__ = {
+    addCompiledTemplate(path, template) {
+      codeSpace.addCompiledTemplate(path, Object.assign(template, { fallbackListenerOnNativeNode: true }));
+    },
+  };
+  global.getRegExp = (pattern, flags) => new RegExp(pattern, flags);
+  global.getDate = (...args) => new Date(...args);
+
+  // ---- modules ----------------------------------------------------------------
+
+  const moduleCache = new Map();
+  const dirname = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+  const join = (base, rel) => {
+    const parts = rel.startsWith('/') ? [] : base.split('/').filter(Boolean);
+    for (const part of rel.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') parts.pop();
+      else parts.push(part);
+    }
+    return parts.join('/');
+  };
+  const scriptKey = (path) => {
+    for (const candidate of [path, `${path}.js`, `${path}/index.js`]) {
+      if (native.hasScript(candidate)) return candidate;
+    }
+    return null;
+  };
+  const aliases = Object.entries((manifest.app && manifest.app.resolveAlias) || {});
+  const resolveModule = (from, spec) => {
+    let request = String(spec);
+    for (const [key, target] of aliases) {
+      if (key.endsWith('*') && request.startsWith(key.slice(0, -1))) {
+        request = target.slice(0, -1) + request.slice(key.length - 1);
+        break;
+      }
+      if (request === key) { request = target; break; }
+    }
+    const dir = dirname(from);
+    const candidates = [];
+    if (request.startsWith('/') || request.startsWith('.')) {
+      candidates.push(join(dir, request));
+    } else {
+      candidates.push(join(dir, request));
+      for (let d = dir; ; d = dirname(d)) {
+        candidates.push(join(d, `miniprogram_npm/${request}`));
+        if (d === '') break;
+      }
+      candidates.push(join('', request));
+    }
+    for (const candidate of candidates) {
+      const key = scriptKey(candidate);
+      if (key) return key;
+    }
+    return null;
+  };
+  const requireFrom = (from) => {
+    const require = (spec) => {
+      const key = resolveModule(from, spec);
+      if (key === null) {
+        throw new Error(`module "${spec}" is not defined, require args is '${spec}' (from ${from})`);
+      }
+      return loadModule(key);
+    };
+    require.async = (spec) => new Promise((resolve, reject) => {
+      try { resolve(require(spec)); } catch (err) { reject(err); }
+    });
+    return require;
+  };
+  const loadModule = (key) => {
+    const cached = moduleCache.get(key);
+    if (cached) return cached.exports;
+    const factory = native.script(key);
+    const module = { exports: {}, id: key, loaded: false };
+    moduleCache.set(key, module);
+    try {
+      factory.call(module.exports, requireFrom(key), module, module.exports, `/${key}`, `/${dirname(key)}`);
+    } catch (err) {
+      moduleCache.delete(key);
+      throw err;
+    }
+    module.loaded = true;
+    return module.exports;
+  };
+  global.requirePlugin = (name) => {
+    throw new Error(`requirePlugin("${name}"): plugins are not supported by Bonsai`);
+  };
+
+  // ---- component registration ---------------------------------------------------
+
+  let currentEnv = null;
+  let registeredCurrent = false;
+  let defaultEnv = null;
+  codeSpace.componentEnv('__bonsai_default__', (componentEnv) => { defaultEnv = componentEnv; });
+  const formField = () => defaultEnv.Behavior({ properties: { name: String, value: null } });
+  const builtinBehaviors = {};
+  const mapBehaviors = (def) => {
+    if (!def || !Array.isArray(def.behaviors)) return def;
+    const behaviors = [];
+    for (const behavior of def.behaviors) {
+      if (typeof behavior !== 'string' || !behavior.startsWith('wx://')) { behaviors.push(behavior); continue; }
+      // Built-in behaviors by name, which the adapter does not know.
+      if (behavior === 'wx://component-export') continue;
+      if (!builtinBehaviors[behavior]) {
+        builtinBehaviors[behavior] = behavior === 'wx://form-field' ? formField() : defaultEnv.Behavior({});
+      }
+      behaviors.push(builtinBehaviors[behavior]);
+    }
+    return Object.assign({}, def, { behaviors });
+  };
+  global.Component = (def) => {
+    if (!currentEnv) throw new Error('Component() called outside of a component\'s own script');
+    registeredCurrent = true;
+    return currentEnv.Component(mapBehaviors(def));
+  };
+  global.Page = (def) => {
+    if (!currentEnv) throw new Error('Page() called outside of a page\'s own script');
+    registeredCurrent = true;
+    return currentEnv.Page(mapBehaviors(def));
+  };
+  global.Behavior = (def) => (currentEnv || defaultEnv).Behavior(mapBehaviors(def));
+
+  const registered = new Set();
+  const components = manifest.components;
+  const register = (path) => {
+    if (registered.has(path)) return;
+    registered.add(path);
+    const entry = components[path];
+    if (!entry) throw new Error(`component "${path}" is not in the package`);
+    for (const target of Object.values(entry.using)) {
+      if (target.startsWith('/')) register(target.slice(1));
+    }
+    const config = Object.assign({}, entry.config, { usingComponents: entry.using });
+    if (entry.kind === 'component' && config.component === undefined) config.component = true;
+    codeSpace.addComponentStaticConfig(path, config);
+    if (!entry.script) return;
+    const previousEnv = currentEnv;
+    const previousRegistered = registeredCurrent;
+    registeredCurrent = false;
+    try {
+      codeSpace.componentEnv(path, (componentEnv) => {
+        currentEnv = componentEnv;
+        loadModule(entry.script);
+      });
+      if (!registeredCurrent) {
+        reportError(new Error(`${entry.kind} "${path}" did not call ${entry.kind === 'page' ? 'Page' : 'Component'}()`), path);
+      }
+    } catch (err) {
+      reportError(err, path);
+    } finally {
+      currentEnv = previousEnv;
+      registeredCurrent = previousRegistered;
+    }
+  };
+
+  // ---- app, pages and navigation ----------------------------------------------------
+
+  let appInstance = null;
+  global.App = (def) => {
+    appInstance = def || {};
+    if (appInstance.globalData === undefined) appInstance.globalData = {};
+    return appInstance;
+  };
+  global.getApp = () => appInstance;
+
+  const stack = [];
+  const tabPages = new Map();
+  const tabBarList = ((manifest.app && manifest.app.tabBar && manifest.app.tabBar.list) || []).map((t) => t.pagePath);
+  global.getCurrentPages = () => stack.map((p) => p.caller);
+  let pageIdSeq = 0;
+
+  class EventChannel {
+    constructor(listeners) {
+      this.listeners = new Map();
+      for (const [name, fn] of Object.entries(listeners || {})) this.on(name, fn);
+    }
+    on(name, fn) { (this.listeners.get(name) || this.listeners.set(name, []).get(name)).push({ fn, once: false }); }
+    once(name, fn) { (this.listeners.get(name) || this.listeners.set(name, []).get(name)).push({ fn, once: true }); }
+    off(name, fn) {
+      const list = this.listeners.get(name) || [];
+      this.listeners.set(name, fn ? list.filter((l) => l.fn !== fn) : []);
+    }
+    emit(name, ...args) {
+      const list = this.listeners.get(name) || [];
+      this.listeners.set(name, list.filter((l) => !l.once));
+      for (const l of list) guarded(`eventChannel ${name}`, l.fn, undefined, args);
+    }
+  }
+
+  const parseUrl = (url, from) => {
+    const [rawPath, rawQuery = ''] = String(url).split('?');
+    const path = join(from ? dirname(from) : '', rawPath.replace(/\.(html|wxml|js)$/, ''));
+    const query = {};
+    for (const pair of rawQuery.split('&')) {
+      if (!pair) continue;
+      const index = pair.indexOf('=');
+      const key = index < 0 ? pair : pair.slice(0, index);
+      const value = index < 0 ? '' : pair.slice(index + 1);
+      query[decodeURIComponent(key)] = decodeURIComponent(value);
+    }
+    return { path, query, rawQuery };
+  };
+
+  const callPage = (page, hook, args) => {
+    const fn = page.caller[hook];
+    if (typeof fn === 'function') guarded(`${page.path} ${hook}`, fn, page.caller, args || []);
+  };
+  const pageLifetime = (page, name, args) => {
+    guarded(`${page.path} pageLifetimes.${name}`, () => page.component.triggerPageLifetime(name, args || []));
+  };
+  const showPage = (page) => {
+    callPage(page, 'onShow');
+    pageLifetime(page, 'show');
+  };
+  const hidePage = (page) => {
+    callPage(page, 'onHide');
+    pageLifetime(page, 'hide');
+  };
+  const unloadPage = (page) => {
+    callPage(page, 'onUnload');
+    const element = page.component.getBackendElement();
+    guarded(`${page.path} release`, () => page.root.release());
+    if (element) bodyElement.removeChild(element);
+  };
+
+  const createPage = (path, query, rawQuery, channel) => {
+    if (!components[path] || components[path].kind !== 'page') {
+      throw new Error(`page "${path}" is not found`);
+    }
+    register(path);
+    const root = backend.createRoot('page', codeSpace, path + (rawQuery ? `?${rawQuery}` : ''));
+    const component = root.getComponent();
+    const caller = root.get();
+    pageIdSeq += 1;
+    const page = { path, query, root, component, caller, id: pageIdSeq, channel: channel || new EventChannel() };
+    caller.route = path;
+    caller.__route__ = path;
+    caller.options = query;
+    caller.getOpenerEventChannel = () => page.channel;
+    caller.getPageId = () => `page-${page.id}`;
+    caller.getTabBar = () => null;
+    return page;
+  };
+
+  const mountPage = (page) => {
+    // getCurrentPages() must see the page before its components' attached().
+    stack.push(page);
+    const placeholder = newElement('placeholder', 'placeholder');
+    bodyElement.appendChild(placeholder);
+    page.root.attach(bodyElement, placeholder);
+    const element = page.component.getBackendElement();
+    if (element) ops.push([21, element.id, page.path]);
+    callPage(page, 'onLoad', [page.query]);
+    showPage(page);
+    setTimeout(() => callPage(page, 'onReady'), 0);
+  };
+
+  const top = () => stack[stack.length - 1];
+  const navigate = (kind, url, delta, channel) => {
+    const current = top();
+    if (kind === 'navigateBack') {
+      const count = Math.min(Math.max(1, Number(delta) || 1), stack.length - 1);
+      if (count < 1) throw new Error('navigateBack:fail cannot navigate back at first page.');
+      for (let i = 0; i < count; i += 1) {
+        const page = stack.pop();
+        if (tabBarList.includes(page.path)) { hidePage(page); continue; }
+        unloadPage(page);
+      }
+      showPage(top());
+      return;
+    }
+    const { path, query, rawQuery } = parseUrl(url, current && current.path);
+    const isTab = tabBarList.includes(path);
+    if (kind === 'navigateTo' || kind === 'redirectTo') {
+      if (isTab) throw new Error(`${kind}:fail can not ${kind} a tabbar page`);
+    }
+    if (kind === 'switchTab' && !isTab) throw new Error(`switchTab:fail can not switch to no-tabBar page`);
+    if (kind === 'navigateTo' && stack.length >= 10) throw new Error('navigateTo:fail webview count limit exceed');
+    if (current) {
+      if (kind === 'navigateTo') hidePage(current);
+      else if (kind === 'redirectTo') { stack.pop(); unloadPage(current); }
+      else {
+        // switchTab and reLaunch close every page; tab pages stay alive (hidden).
+        while (stack.length) {
+          const page = stack.pop();
+          if (tabBarList.includes(page.path) && kind === 'switchTab') hidePage(page);
+          else { unloadPage(page); tabPages.delete(page.path); }
+        }
+      }
+    }
+    if (kind === 'switchTab' && tabPages.has(path)) {
+      const page = tabPages.get(path);
+      stack.push(page);
+      showPage(page);
+      return page;
+    }
+    const page = createPage(path, query, rawQuery, channel);
+    if (isTab) tabPages.set(path, page);
+    mountPage(page);
+    return page;
+  };
+
+  // ---- wx -------------------------------------------------------------------------------
+
+  const wx = {};
+  const implemented = new Set();
+  const define = (name, fn) => { wx[name] = fn; implemented.add(name); };
+  const asyncApi = (name, run) => define(name, (options = {}) => {
+    const finish = (ok, result) => {
+      const res = Object.assign({ errMsg: ok ? `${name}:ok` : `${name}:fail ${result}` }, ok ? result : {});
+      const callback = ok ? options.success : options.fail;
+      if (typeof callback === 'function') guarded(`${name} callback`, callback, undefined, [res]);
+      if (typeof options.complete === 'function') guarded(`${name} complete`, options.complete, undefined, [res]);
+      return res;
+    };
+    const hasCallback = ['success', 'fail', 'complete'].some((k) => typeof options[k] === 'function');
+    let res;
+    try {
+      res = finish(true, run(options) || {});
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.replace(new RegExp(`^${name}:fail `), '') : String(err);
+      res = finish(false, reason);
+      if (!hasCallback) return Promise.reject(res);
+    }
+    return hasCallback ? undefined : Promise.resolve(res);
+  });
+  for (const kind of ['navigateTo', 'redirectTo', 'switchTab', 'reLaunch']) {
+    asyncApi(kind, (options) => {
+      const channel = new EventChannel(options.events);
+      navigate(kind, options.url, 0, channel);
+      return kind === 'navigateTo' ? { eventChannel: channel } : {};
+    });
+  }
+  asyncApi('navigateBack', (options) => { navigate('navigateBack', '', options.delta); });
+  define('nextTick', (fn) => { Promise.resolve().then(() => guarded('nextTick', fn)); });
+  define('getSystemInfoSync', () => Object.assign({}, device));
+  asyncApi('getSystemInfo', () => Object.assign({}, device));
+  define('getLaunchOptionsSync', () => Object.assign({}, launchOptions));
+  define('getEnterOptionsSync', () => Object.assign({}, launchOptions));
+  define('canIUse', (schema) => {
+    const name = String(schema).replace(/^wx\./, '').split('.')[0];
+    return implemented.has(name);
+  });
+  const unsupported = (name) => (options) => {
+    const errMsg = `${name}:fail not supported`;
+    if (/Sync$/.test(name)) throw new Error(errMsg);
+    const res = { errMsg };
+    const hasCallback = options && ['fail', 'complete'].some((k) => typeof options[k] === 'function');
+    if (options && typeof options.fail === 'function') guarded(`${name} fail`, options.fail, undefined, [res]);
+    if (options && typeof options.complete === 'function') guarded(`${name} complete`, options.complete, undefined, [res]);
+    native.log('warn', `wx.${name} is not supported by Bonsai yet`);
+    return hasCallback ? undefined : Promise.reject(res);
+  };
+  // Unknown names fail loudly rather than being undefined; apps may still assign onto wx.
+  global.wx = new Proxy(wx, {
+    get(target, name) {
+      if (typeof name !== 'string' || name in target) return target[name];
+      if (name === 'then' || name === 'toJSON') return undefined;
+      return unsupported(name);
+    },
+  });
+  global.__wxConfig = { envVersion: 'develop', platform: 'devtools', pages: manifest.pages };
+
+  // ---- entry points for Rust ----------------------------------------------------------
+
+  let launchOptions = { path: '', query: {}, scene: 1001, referrerInfo: {} };
+  return {
+    launch(options, url) {
+      const target = parseUrl(url || manifest.entryPage);
+      launchOptions = { path: target.path, query: target.query, scene: options.scene || 1001, referrerInfo: {} };
+      if (native.hasScript('app.js')) {
+        try { loadModule('app.js'); } catch (err) { reportError(err, 'app.js'); }
+      }
+      if (appInstance) {
+        if (typeof appInstance.onLaunch === 'function') guarded('App onLaunch', appInstance.onLaunch, appInstance, [Object.assign({}, launchOptions)]);
+        if (typeof appInstance.onShow === 'function') guarded('App onShow', appInstance.onShow, appInstance, [Object.assign({}, launchOptions)]);
+      }
+      navigate(tabBarList.includes(target.path) ? 'switchTab' : 'reLaunch', url || manifest.entryPage);
+    },
+    navigate(kind, url, delta) { navigate(kind, url, delta); },
+    dispatch(nodeId, type, detail) {
+      const element = elements.get(nodeId);
+      if (!element || !element.__wxElement || !eventListener) return false;
+      eventListener(element.__wxElement, type, detail, { bubbles: true, composed: true, capturePhase: true });
+      return true;
+    },
+    fireTimer,
+    takeOps() {
+      if (ops.length === 0) return '';
+      const batch = JSON.stringify(ops);
+      ops.length = 0;
+      return batch;
+    },
+    currentPage() {
+      const page = top();
+      if (!page) return null;
+      const element = page.component.getBackendElement();
+      return element ? element.id : null;
+    },
+    pagePaths: () => stack.map((p) => p.path),
+    callPageMethod(name, args) {
+      const page = top();
+      if (page) callPage(page, name, args);
+    },
+  };
+}
