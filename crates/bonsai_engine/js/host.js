@@ -98,13 +98,20 @@ export default function createHost(native, glassEasel, adapter, manifest) {
 
   const elements = new Map();
   class BackendElement {
-    constructor(id) {
+    constructor(id, tag) {
       this.id = id;
+      this.tag = tag;
       this.__wxElement = undefined;
       elements.set(id, this);
     }
     release() { ops.push([10, this.id]); elements.delete(this.id); }
-    associateValue(v) { this.__wxElement = v; }
+    associateValue(v) {
+      this.__wxElement = v;
+      // Component hosts are all created as `wx-x`; name them as the template does.
+      if (v && typeof v.tagName === 'string' && v.tagName !== this.tag && this.tag === 'wx-x') {
+        ops.push([22, this.id, v.tagName, String(v.is || '')]);
+      }
+    }
     appendChild(child) { ops.push([3, this.id, child.id]); }
     removeChild(child) { ops.push([5, this.id, child.id]); }
     insertBefore(child, before) { ops.push([4, this.id, child.id, before.id]); }
@@ -136,7 +143,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     return value;
   };
   const newElement = (tag, styling) => {
-    const el = new BackendElement(nextNodeId++);
+    const el = new BackendElement(nextNodeId++, tag);
     ops.push([0, el.id, tag, styling]);
     return el;
   };
@@ -519,14 +526,30 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }
   asyncApi('navigateBack', (options) => { navigate('navigateBack', '', options.delta); });
   define('nextTick', (fn) => { Promise.resolve().then(() => guarded('nextTick', fn)); });
-  define('getSystemInfoSync', () => Object.assign({}, device));
-  asyncApi('getSystemInfo', () => Object.assign({}, device));
   define('getLaunchOptionsSync', () => Object.assign({}, launchOptions));
   define('getEnterOptionsSync', () => Object.assign({}, launchOptions));
   define('canIUse', (schema) => {
     const name = String(schema).replace(/^wx\./, '').split('.')[0];
     return implemented.has(name);
   });
+  // Everything else implemented lives in Rust (bonsai_engine::api), behind one call.
+  const callRust = (name, args) => {
+    let encoded;
+    try { encoded = JSON.stringify(args === undefined ? null : args); } catch (e) { encoded = 'null'; }
+    const answer = JSON.parse(native.api(name, encoded));
+    if ('fail' in answer) throw new Error(`${name}:fail ${answer.fail}`);
+    return answer.ok;
+  };
+  for (const { name, kind } of manifest.apis) {
+    if (kind === 'sync') {
+      define(name, (...args) => {
+        const result = callRust(name, args.length > 1 || typeof args[0] !== 'object' ? args : args[0]);
+        return result && Object.prototype.hasOwnProperty.call(result, 'data') && /StorageSync$/.test(name) ? result.data : result;
+      });
+    } else {
+      asyncApi(name, (options) => callRust(name, Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'))));
+    }
+  }
   const unsupported = (name) => (options) => {
     const errMsg = `${name}:fail not supported`;
     if (/Sync$/.test(name)) throw new Error(errMsg);

@@ -23,6 +23,7 @@ const MODULE_PARAMETERS: &str = "require,module,exports,__filename,__dirname,win
 // Field order is drop order: the persistent handle must go before the
 // context, and the context before the runtime.
 pub(crate) struct JsHost {
+    rejections: Rc<RefCell<Vec<PendingRejection>>>,
     host: Persistent<Object<'static>>,
     context: Context,
     runtime: Runtime,
@@ -30,6 +31,11 @@ pub(crate) struct JsHost {
     task_time_limit: Duration,
     state: Rc<RefCell<HostState>>,
     ops: Vec<String>,
+}
+
+struct PendingRejection {
+    promise: Persistent<Value<'static>>,
+    error: JsError,
 }
 
 /// Rust's view of the JS host object during one task.
@@ -107,10 +113,17 @@ fn describe_exception(context: &str, value: &Value<'_>) -> JsError {
             let name: Option<String> = object.get("name").ok();
             let message: Option<String> = object.get("message").ok();
             let stack: Option<String> = object.get("stack").ok();
-            let message = match (name, message) {
-                (Some(name), Some(message)) => format!("{name}: {message}"),
-                (None, Some(message)) => message,
-                _ => format!("{value:?}"),
+            let err_msg: Option<String> = object.get("errMsg").ok();
+            let message = match (name, message, err_msg) {
+                (Some(name), Some(message), _) => format!("{name}: {message}"),
+                (None, Some(message), _) | (None, None, Some(message)) => message,
+                _ => value
+                    .ctx()
+                    .json_stringify(value.clone())
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.to_string().ok())
+                    .unwrap_or_else(|| "a non-Error object was thrown".to_owned()),
             };
             (message, stack.unwrap_or_default())
         }
@@ -140,12 +153,18 @@ impl JsHost {
         runtime.set_interrupt_handler(Some(Box::new(move || {
             handler_deadline.get().is_some_and(|d| Instant::now() > d)
         })));
-        let rejected = state.clone();
-        runtime.set_host_promise_rejection_tracker(Some(Box::new(move |_ctx, _promise, reason, handled| {
-            if !handled {
+        // A rejection is only unhandled if no handler is attached by the end
+        // of the task, so candidates wait in `rejections` until then.
+        let rejections: Rc<RefCell<Vec<PendingRejection>>> = Rc::default();
+        let tracked = rejections.clone();
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(move |ctx, promise, reason, handled| {
+            let mut pending = tracked.borrow_mut();
+            if handled {
+                pending.retain(|p| p.promise.clone().restore(&ctx).map_or(true, |v| v != promise));
+            } else {
                 let mut error = describe_exception("unhandled promise rejection", &reason);
                 error.message = format!("Uncaught (in promise) {}", error.message);
-                rejected.borrow_mut().errors.push(error);
+                pending.push(PendingRejection { promise: Persistent::save(&ctx, promise), error });
             }
         })));
         let context = Context::full(&runtime).map_err(startup)?;
@@ -172,6 +191,7 @@ impl JsHost {
             Ok(Persistent::save(&ctx, host))
         })?;
         Ok(JsHost {
+            rejections,
             runtime,
             context,
             host,
@@ -215,6 +235,8 @@ impl JsHost {
                 }
             }
         }
+        let unhandled: Vec<JsError> = self.rejections.borrow_mut().drain(..).map(|p| p.error).collect();
+        self.state.borrow_mut().errors.extend(unhandled);
         self.collect_ops();
         self.deadline.set(None);
     }
@@ -289,6 +311,7 @@ fn host_manifest(app: &bonsai_compiler::CompiledApp, device: &crate::DeviceProfi
         "pages": pages,
         "entryPage": entry,
         "device": device,
+        "apis": crate::api::js_table(),
     })
 }
 
@@ -328,6 +351,11 @@ fn native_functions<'js>(ctx: &Ctx<'js>, state: &Rc<RefCell<HostState>>) -> rqui
     native.set("clearTimer", Func::from(move |id: u32| s.borrow_mut().timers.cancel(id)))?;
     let s = state.clone();
     native.set("now", Func::from(move || s.borrow().timers.now() as f64))?;
+    let s = state.clone();
+    native.set(
+        "api",
+        Func::from(move |name: String, args: String| crate::api::call(&mut s.borrow_mut(), &name, &args)),
+    )?;
     let s = state.clone();
     native.set("hasScript", Func::from(move |key: String| s.borrow().app.scripts.contains_key(&key)))?;
     let s = state.clone();

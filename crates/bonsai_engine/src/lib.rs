@@ -12,6 +12,7 @@
 //! nothing the app's JS does can panic the host or run unbounded: every task
 //! has a time budget and the runtime a memory limit.
 
+pub mod api;
 mod clock;
 mod device;
 mod host;
@@ -37,6 +38,8 @@ pub struct EngineOptions {
     pub task_time_limit: Duration,
     pub clock: ClockMode,
     pub device: DeviceProfile,
+    /// The capabilities this app may use.
+    pub grant: api::Grant,
 }
 
 impl Default for EngineOptions {
@@ -46,6 +49,7 @@ impl Default for EngineOptions {
             task_time_limit: Duration::from_secs(1),
             clock: ClockMode::Virtual,
             device: DeviceProfile::default(),
+            grant: api::Grant::default(),
         }
     }
 }
@@ -127,6 +131,11 @@ pub(crate) struct HostState {
     pub timers: clock::TimerQueue,
     pub console: Vec<ConsoleMessage>,
     pub errors: Vec<JsError>,
+    pub device: DeviceProfile,
+    pub grant: api::Grant,
+    /// Storage values, JSON-encoded, by key.
+    pub storage: std::collections::BTreeMap<String, String>,
+    pub ui: api::ui::UiState,
 }
 
 /// A running app.
@@ -174,6 +183,10 @@ impl AppInstance {
             timers: clock::TimerQueue::new(options.clock),
             console: Vec::new(),
             errors: Vec::new(),
+            device: options.device.clone(),
+            grant: options.grant.clone(),
+            storage: std::collections::BTreeMap::new(),
+            ui: api::ui::UiState::default(),
         }));
         let js = host::JsHost::new(state.clone(), options)?;
         let mut instance = AppInstance {
@@ -299,6 +312,11 @@ impl AppInstance {
         self.current_page()
             .map(|page| self.tree.to_wxml(page, options))
             .unwrap_or_default()
+    }
+
+    /// Toasts, titles and dialogs the app shows now.
+    pub fn ui(&self) -> api::ui::UiState {
+        self.state.borrow().ui.clone()
     }
 
     pub fn console(&self) -> Vec<ConsoleMessage> {

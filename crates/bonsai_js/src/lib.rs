@@ -21,16 +21,18 @@
 //!
 //! swc is not hardened against every input: it may panic, and it recurses on
 //! the syntax tree. Each job therefore runs on its own thread with a large
-//! stack, and a panic there becomes a `js::internal` diagnostic instead of
-//! unwinding into the caller.
+//! stack; joining that thread catches a panic as `catch_unwind` would, and it
+//! becomes a `js::internal` diagnostic instead of unwinding into the caller.
 
 mod source_map;
 
 use std::any::Any;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use bonsai_diagnostics::{Diagnostic, Span};
 use swc_core::common::comments::SingleThreadedComments;
+use swc_core::common::errors::{DiagnosticBuilder, Emitter as ErrorEmitter, HANDLER, Handler};
 use swc_core::common::sync::Lrc;
 use swc_core::common::{
     BytePos, FileName, GLOBALS, Globals, LineCol, Mark, SourceFile, SourceMap, Spanned,
@@ -58,7 +60,8 @@ pub struct JsOutput {
     pub code: String,
     /// A source map (v3 JSON) from `code` back to the original file, which it
     /// names by the path given to [`transform_module`]. It carries no
-    /// `sourcesContent`: the caller has the source.
+    /// `sourcesContent`: the caller has the source. For a pass-through script
+    /// it maps every word and punctuation mark to itself.
     pub source_map: String,
     /// `true` when the source had `import`/`export` and was converted to
     /// CommonJS. `false` when it was a script already: JavaScript is then
@@ -167,49 +170,50 @@ fn transform(path: &str, source: &str, dialect: JsDialect) -> Result<JsOutput, V
 
         let unresolved_mark = Mark::new();
         let top_level_mark = Mark::new();
+        let reported = Reported::default();
+        let handler = Handler::with_emitter(false, false, Box::new(reported.clone()));
         // `false`: inline the helpers instead of importing `@swc/helpers`.
         HELPERS.set(&Helpers::new(false), || {
-            {let __t=std::time::Instant::now(); program.mutate(resolver(
-                unresolved_mark,
-                top_level_mark,
-                dialect == JsDialect::TypeScript,
-            ));
-eprintln!("pass {:?}", __t.elapsed());}
-            if dialect == JsDialect::TypeScript {
-                {let __t=std::time::Instant::now(); program.mutate(typescript::typescript(
-                    TsConfig {
-                        // Class fields are ES2022 and the engine has them; the
-                        // default would move them into the constructor.
-                        native_class_properties: true,
-                        ..Default::default()
-                    },
+            HANDLER.set(&handler, || {
+                program.mutate(resolver(
                     unresolved_mark,
                     top_level_mark,
+                    dialect == JsDialect::TypeScript,
                 ));
-eprintln!("pass {:?}", __t.elapsed());}
-            }
-            if is_esm {
-                {let __t=std::time::Instant::now(); program.mutate(common_js::common_js(
-                    Resolver::Default,
-                    unresolved_mark,
-                    ModuleConfig::default(),
-                    FeatureFlag {
-                        support_block_scoping: true,
-                        support_arrow: true,
-                    },
-                ));
-eprintln!("pass {:?}", __t.elapsed());}
-            }
-            {let __t=std::time::Instant::now(); program.mutate(inject_helpers(unresolved_mark));
-eprintln!("pass {:?}", __t.elapsed());}
-            {let __t=std::time::Instant::now(); program.mutate(hygiene());
-eprintln!("pass {:?}", __t.elapsed());}
-            {let __t=std::time::Instant::now(); program.mutate(fixer(Some(&comments)));
-eprintln!("pass {:?}", __t.elapsed());}
+                if dialect == JsDialect::TypeScript {
+                    program.mutate(typescript::typescript(
+                        TsConfig {
+                            // Class fields are ES2022 and the engine has them; the
+                            // default would move them into the constructor.
+                            native_class_properties: true,
+                            ..Default::default()
+                        },
+                        unresolved_mark,
+                        top_level_mark,
+                    ));
+                }
+                if is_esm {
+                    program.mutate(common_js::common_js(
+                        Resolver::Default,
+                        unresolved_mark,
+                        ModuleConfig::default(),
+                        FeatureFlag {
+                            support_block_scoping: true,
+                            support_arrow: true,
+                        },
+                    ));
+                }
+                program.mutate(inject_helpers(unresolved_mark));
+                program.mutate(hygiene());
+                program.mutate(fixer(Some(&comments)));
+            })
         });
+        let errors = reported.take();
+        if !errors.is_empty() {
+            return Err(to_diagnostics(path, fm, errors));
+        }
 
-        let __t=std::time::Instant::now(); let (code, mappings) = print(cm, &program, &comments).map_err(internal(path))?;
-        eprintln!("print {:?}", __t.elapsed());
+        let (code, mappings) = print(cm, &program, &comments).map_err(internal(path))?;
         Ok(JsOutput {
             code,
             source_map: source_map::from_swc(cm, path, &mappings).map_err(internal(path))?,
@@ -253,17 +257,63 @@ fn syntax_errors<T>(
         Err(fatal) => Some(fatal),
     };
     recovered.extend(tree);
-    Err(recovered
+    let errors = recovered
         .into_iter()
-        .map(|error| {
-            let span = error.span();
-            let start = span.lo.0.saturating_sub(fm.start_pos.0);
-            let end = span.hi.0.saturating_sub(fm.start_pos.0);
-            Diagnostic::error(SYNTAX_CODE, error.kind().msg())
-                .in_file(path)
-                .with_span(Span::new(start as usize, end as usize))
+        .map(|error| (Some(error.span()), error.kind().msg().into_owned()))
+        .collect();
+    Err(to_diagnostics(path, fm, errors))
+}
+
+/// An error as swc reports it: where, if anywhere, and what.
+type SwcError = (Option<swc_core::common::Span>, String);
+
+/// `js::syntax` diagnostics, in source order, from swc's spans and messages.
+fn to_diagnostics(path: &str, fm: &SourceFile, errors: Vec<SwcError>) -> Vec<Diagnostic> {
+    let mut diagnostics: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|(span, message)| {
+            let diagnostic = Diagnostic::error(SYNTAX_CODE, message).in_file(path);
+            match span {
+                Some(span) if !span.is_dummy() => {
+                    let start = span.lo.0.saturating_sub(fm.start_pos.0);
+                    let end = span.hi.0.saturating_sub(fm.start_pos.0);
+                    diagnostic.with_span(Span::new(start as usize, end as usize))
+                }
+                _ => diagnostic,
+            }
         })
-        .collect())
+        .collect();
+    // Recovered errors and the fatal one arrive in no particular order.
+    diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+    diagnostics.dedup();
+    diagnostics
+}
+
+/// Collects what swc's passes report through `HANDLER`. The TypeScript pass
+/// reports the few grammar errors the parser lets through (TS1147 and the
+/// like) this way, and drops them silently when no handler is set. A mutex,
+/// not a `RefCell`: swc requires emitters to be `Send` when any crate in the
+/// build turns on its `concurrent` feature.
+#[derive(Clone, Default)]
+struct Reported(Arc<Mutex<Vec<SwcError>>>);
+
+impl Reported {
+    fn take(&self) -> Vec<SwcError> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+impl ErrorEmitter for Reported {
+    fn emit(&mut self, db: &mut DiagnosticBuilder<'_>) {
+        if db.is_error()
+            && let Ok(mut reported) = self.0.lock()
+        {
+            reported.push((db.span.primary_span(), db.message()));
+        }
+    }
 }
 
 type Mappings = Vec<(BytePos, LineCol)>;

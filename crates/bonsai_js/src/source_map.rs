@@ -28,7 +28,8 @@ pub(crate) fn identity(path: &str, source: &str) -> Result<String, String> {
         let mut in_word = false;
         for c in text.chars() {
             let word = c.is_alphanumeric() || c == '_' || c == '$';
-            if !c.is_whitespace() && !(word && in_word) {
+            let continues_word = word && in_word;
+            if !(c.is_whitespace() || continues_word) {
                 builder.add_raw(line, column, line, column, Some(source_id), None, false);
             }
             in_word = word;

@@ -51,6 +51,9 @@ pub enum TreeOp {
     SetListener { id: NodeId, event: String, capture: bool },
     /// The page container the engine mounts a page into.
     MountPage { id: NodeId, page: String },
+    /// The node hosts a custom component: `tag` as written in the template
+    /// (`wux-button`), `is` the component's path.
+    SetComponent { id: NodeId, tag: String, is: String },
 }
 
 /// Why a compact op could not be decoded.
@@ -122,6 +125,7 @@ impl TreeOp {
                 capture: items.get(3).and_then(Value::as_bool).unwrap_or(false),
             },
             21 => TreeOp::MountPage { id: id(1)?, page: string(2)? },
+            22 => TreeOp::SetComponent { id: id(1)?, tag: string(2)?, is: string(3)? },
             _ => return Err(fail("unknown opcode")),
         })
     }

@@ -37,6 +37,8 @@ pub struct Node {
     pub listeners: Vec<String>,
     /// The page path when this node is a page container.
     pub page: Option<String>,
+    /// The component path when this node hosts a custom component.
+    pub component: Option<String>,
 }
 
 impl Node {
@@ -52,6 +54,7 @@ impl Node {
             attributes: BTreeMap::new(),
             listeners: Vec::new(),
             page: None,
+            component: None,
         }
     }
 
@@ -241,6 +244,13 @@ impl NodeTree {
                 let node = self.get_mut(*id)?;
                 if !node.listeners.contains(event) {
                     node.listeners.push(event.clone());
+                }
+            }
+            TreeOp::SetComponent { id, tag, is } => {
+                let node = self.get_mut(*id)?;
+                node.component = Some(is.clone());
+                if let NodeKind::Element { tag: current, .. } = &mut node.kind {
+                    current.clone_from(tag);
                 }
             }
             TreeOp::MountPage { id, page } => {

@@ -1,0 +1,86 @@
+//! Interface feedback: toasts, loading, modals, action sheets and bar
+//! titles become state of the instance, which snapshots show and a host (the
+//! test API, the preview) can read and answer.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiKind, ApiResult, ApiSpec, Capability, options};
+use crate::HostState;
+
+/// What the app currently shows on top of its page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UiState {
+    pub toast: Option<Toast>,
+    pub navigation_bar_title: Option<String>,
+    /// Modals and action sheets the user has not answered, oldest first.
+    pub dialogs: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Toast {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default = "default_icon")]
+    pub icon: String,
+    #[serde(default = "default_duration")]
+    pub duration: u64,
+    #[serde(default)]
+    pub mask: bool,
+    /// A loading indicator (showLoading) rather than a toast.
+    #[serde(default)]
+    pub loading: bool,
+}
+
+fn default_icon() -> String {
+    "success".to_owned()
+}
+
+fn default_duration() -> u64 {
+    1500
+}
+
+fn show_toast(state: &mut HostState, args: Value) -> ApiResult {
+    let toast: Toast = options(args)?;
+    state.ui.toast = Some(toast);
+    Ok(json!({}))
+}
+
+fn show_loading(state: &mut HostState, args: Value) -> ApiResult {
+    let mut toast: Toast = options(args)?;
+    toast.loading = true;
+    toast.icon = "loading".to_owned();
+    state.ui.toast = Some(toast);
+    Ok(json!({}))
+}
+
+fn hide_toast(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.toast = None;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct TitleOptions {
+    title: String,
+}
+
+fn set_title(state: &mut HostState, args: Value) -> ApiResult {
+    let TitleOptions { title } = options(args)?;
+    state.ui.navigation_bar_title = Some(title);
+    Ok(json!({}))
+}
+
+pub(super) fn apis() -> Vec<ApiSpec> {
+    use ApiKind::Async;
+    use Capability::Ui;
+    let api = |name, handler| ApiSpec { name, kind: Async, capability: Ui, handler };
+    vec![
+        api("showToast", show_toast),
+        api("showLoading", show_loading),
+        api("hideToast", hide_toast),
+        api("hideLoading", hide_toast),
+        api("setNavigationBarTitle", set_title),
+    ]
+}
