@@ -12,6 +12,11 @@
 
 export default function createHost(native, glassEasel, adapter, manifest) {
   const global = globalThis;
+  // WeChat exposes `global` in the logic layer; libraries use it to share state.
+  global.global = global;
+  // Properties are data, not fields of the element: a property named
+  // `dataset` or `classList` must not clobber the node.
+  glassEasel.globalOptions.writeFieldsToNode = false;
   const ops = [];
   let nextNodeId = 1;
 
@@ -285,6 +290,19 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   let registeredCurrent = false;
   let defaultEnv = null;
   codeSpace.componentEnv('__bonsai_default__', (componentEnv) => { defaultEnv = componentEnv; });
+  // What every component gets that the adapter lacks. Headless there is no
+  // animation to play: `animate` finishes after its duration.
+  codeSpace.setOverallBehavior(codeSpace.getComponentSpace().defineBehavior({
+    methods: {
+      animate(selector, keyframes, duration, callback) {
+        if (typeof callback === 'function') setTimeout(() => guarded('animate callback', callback, this), Number(duration) || 0);
+      },
+      clearAnimation(selector, options, callback) {
+        const cb = typeof options === 'function' ? options : callback;
+        if (typeof cb === 'function') setTimeout(() => guarded('clearAnimation callback', cb, this), 0);
+      },
+    },
+  }));
   const formField = () => defaultEnv.Behavior({ properties: { name: String, value: null } });
   const builtinBehaviors = {};
   const mapBehaviors = (def) => {
@@ -445,7 +463,10 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     if (element) ops.push([21, element.id, page.path]);
     callPage(page, 'onLoad', [page.query]);
     showPage(page);
-    setTimeout(() => callPage(page, 'onReady'), 0);
+    setTimeout(() => {
+      callPage(page, 'onReady');
+      page.ready = true;
+    }, 0);
   };
 
   const top = () => stack[stack.length - 1];
@@ -532,6 +553,96 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     const name = String(schema).replace(/^wx\./, '').split('.')[0];
     return implemented.has(name);
   });
+  // Ads cannot be served outside WeChat: the ad objects exist (apps create
+  // them unguarded) but never load; every load/show rejects and onError
+  // listeners hear why, as when WeChat has no ad to fill the slot.
+  const adApi = (name) => define(name, () => {
+    const errors = [];
+    const failure = () => ({ errMsg: `${name}:fail not supported: ads are not served outside WeChat`, errCode: 1004 });
+    const fail = () => {
+      const res = failure();
+      for (const fn of errors) setTimeout(() => guarded(`${name} onError`, fn, undefined, [res]), 0);
+      return Promise.reject(res);
+    };
+    const noop = () => {};
+    return {
+      load: fail, show: fail, destroy: noop,
+      onLoad: noop, offLoad: noop, onClose: noop, offClose: noop,
+      onError(fn) { errors.push(fn); }, offError(fn) { const i = errors.indexOf(fn); if (i >= 0) errors.splice(i, 1); },
+    };
+  });
+  // wx.createSelectorQuery() selects in the current page. Queries are
+  // recorded and replayed on exec() after the pending render, as WeChat
+  // answers them, so a query made while a page is still being created works.
+  const deferredQuery = () => {
+    const calls = [];
+    let scope = null;
+    const query = {
+      in(component) { scope = component; return query; },
+      selectViewport() { return nodesRef({ kind: 'selectViewport' }); },
+      select(selector) { return nodesRef({ kind: 'select', selector }); },
+      selectAll(selector) { return nodesRef({ kind: 'selectAll', selector }); },
+      exec(callback) {
+        setTimeout(() => {
+          const owner = scope || (top() && top().caller);
+          if (!owner) {
+            reportError(new Error('createSelectorQuery: no page is open to query'), 'selector query');
+            return;
+          }
+          const real = owner.createSelectorQuery();
+          for (const call of calls) {
+            const ref = call.kind === 'selectViewport' ? real.selectViewport() : real[call.kind](call.selector);
+            for (const [method, args] of call.fields) ref[method](...args);
+          }
+          real.exec(callback);
+        }, 0);
+        return query;
+      },
+    };
+    const nodesRef = (call) => {
+      call.fields = [];
+      calls.push(call);
+      const ref = {};
+      for (const method of ['boundingClientRect', 'scrollOffset', 'fields', 'context', 'node']) {
+        ref[method] = (...args) => { call.fields.push([method, args]); return query; };
+      }
+      return ref;
+    };
+    return query;
+  };
+  define('createSelectorQuery', deferredQuery);
+  define('createIntersectionObserver', (component, options) => {
+    const owner = component && typeof component.createIntersectionObserver === 'function' ? component : top().caller;
+    return owner.createIntersectionObserver(component === owner ? options : component);
+  });
+  const animationSteps = ['matrix', 'matrix3d', 'rotate', 'rotate3d', 'rotateX', 'rotateY', 'rotateZ', 'scale', 'scale3d', 'scaleX', 'scaleY', 'scaleZ', 'skew', 'skewX', 'skewY', 'translate', 'translate3d', 'translateX', 'translateY', 'translateZ', 'opacity', 'backgroundColor', 'width', 'height', 'left', 'right', 'top', 'bottom'];
+  class Animation {
+    constructor(options) {
+      this.options = Object.assign({ duration: 400, timingFunction: 'linear', delay: 0, transformOrigin: '50% 50% 0' }, options);
+      this.current = [];
+      this.actions = [];
+    }
+    step(options) {
+      const o = Object.assign({}, this.options, options);
+      this.actions.push({
+        animates: this.current,
+        option: { transformOrigin: o.transformOrigin, transition: { duration: o.duration, timingFunction: o.timingFunction, delay: o.delay } },
+      });
+      this.current = [];
+      return this;
+    }
+    export() {
+      const actions = this.actions;
+      this.actions = [];
+      return { actions };
+    }
+  }
+  for (const name of animationSteps) {
+    Animation.prototype[name] = function step(...args) { this.current.push({ type: name, args }); return this; };
+  }
+  define('createAnimation', (options) => new Animation(options));
+  adApi('createInterstitialAd');
+  adApi('createRewardedVideoAd');
   // Everything else implemented lives in Rust (bonsai_engine::api), behind one call.
   const callRust = (name, args) => {
     let encoded;
@@ -607,6 +718,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       return element ? element.id : null;
     },
     pagePaths: () => stack.map((p) => p.path),
+    currentPageReady: () => Boolean(top() && top().ready),
     callPageMethod(name, args) {
       const page = top();
       if (page) callPage(page, name, args);

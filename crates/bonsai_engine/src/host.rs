@@ -275,6 +275,10 @@ impl JsHost {
         self.query::<Option<u32>>("currentPage").flatten()
     }
 
+    pub(crate) fn current_page_ready(&self) -> bool {
+        self.query("currentPageReady").unwrap_or(false)
+    }
+
     pub(crate) fn page_paths(&self) -> Vec<String> {
         self.query("pagePaths").unwrap_or_default()
     }

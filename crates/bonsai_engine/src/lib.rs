@@ -302,6 +302,11 @@ impl AppInstance {
         self.tree.get(id).map(|n| n.id)
     }
 
+    /// Whether the current page's `onReady` has run.
+    pub fn current_page_ready(&self) -> bool {
+        self.js.current_page_ready()
+    }
+
     /// Page paths on the stack, bottom first.
     pub fn page_stack(&self) -> Vec<String> {
         self.js.page_paths()

@@ -1,0 +1,208 @@
+//! The conformance runner: loads every page of the wux-weapp example app and
+//! renders every component of TDesign, Vant Weapp, WeUI and antd-mini
+//! (WeChat build) with default props, headless, and writes a report with pass
+//! counts and the first error of each failure (`tasks/conformance/report.md`,
+//! committed, so a regression shows in review).
+//!
+//! `cargo run -p conformance [-- --corpus DIR] [--check]`. With `--check` it
+//! fails when the fresh report differs from the committed one.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bonsai_compiler::{CompiledApp, Compiler};
+use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
+use bonsai_package::input::{InputLimits, read_dir};
+use bonsai_package::{LoadMode, LoadOptions, PackageFiles};
+
+struct Library {
+    title: &'static str,
+    npm_name: &'static str,
+    dir: &'static str,
+}
+
+const WUX_EXAMPLE: &str = "wux-weapp-3.11.3/package/example";
+const LIBRARIES: [Library; 4] = [
+    Library { title: "tdesign-miniprogram 1.16.0", npm_name: "tdesign-miniprogram", dir: "tdesign-miniprogram-1.16.0/package/miniprogram_dist" },
+    Library { title: "@vant/weapp 1.11.7", npm_name: "@vant/weapp", dir: "vant-weapp-1.11.7/package/dist" },
+    Library { title: "weui-miniprogram 1.5.6", npm_name: "weui-miniprogram", dir: "weui-miniprogram-1.5.6/package/miniprogram_dist" },
+    Library { title: "antd-mini 3.4.3 (compiled/wechat)", npm_name: "antd-mini", dir: "antd-mini-3.4.3/package/compiled/wechat/src" },
+];
+
+/// One page or component run.
+struct Outcome {
+    name: String,
+    failure: Option<String>,
+}
+
+struct Suite {
+    title: String,
+    outcomes: Vec<Outcome>,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<bool> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = args.iter().any(|a| a == "--check");
+    let corpus = match args.iter().position(|a| a == "--corpus") {
+        Some(i) => PathBuf::from(args.get(i + 1).context("--corpus needs a directory")?),
+        None => repo_root().join("target/corpus"),
+    };
+    let status = Command::new("bash")
+        .arg(repo_root().join("scripts/fetch-corpus.sh"))
+        .arg(&corpus)
+        .status()
+        .context("running scripts/fetch-corpus.sh")?;
+    if !status.success() {
+        bail!("fetching the corpus failed");
+    }
+    let mut suites = vec![run_app(&corpus.join(WUX_EXAMPLE), "wux-weapp 3.11.3 example (pages)")?];
+    for library in &LIBRARIES {
+        suites.push(run_library(&corpus.join(library.dir), library)?);
+    }
+    let report = render(&suites);
+    let path = repo_root().join("tasks/conformance/report.md");
+    for suite in &suites {
+        let passed = suite.outcomes.iter().filter(|o| o.failure.is_none()).count();
+        println!("{}: {passed}/{}", suite.title, suite.outcomes.len());
+    }
+    if check {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != report {
+            eprintln!("the conformance report changed; run `cargo run -p conformance` and review the diff");
+            return Ok(false);
+        }
+        return Ok(true);
+    }
+    std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(true)
+}
+
+fn compile(files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
+    let (manifest, mut diagnostics) = bonsai_package::load(files, &LoadOptions::default());
+    let (compiled, more) = Compiler::new().compile(&manifest);
+    diagnostics.extend(more);
+    if let Some(error) = diagnostics.iter().find(|d| d.is_error()) {
+        bail!("the app does not compile: {error}");
+    }
+    Ok(Arc::new(compiled))
+}
+
+/// Opens one page in a fresh instance: it passes when onReady ran and
+/// nothing was thrown.
+fn run_page(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
+    let mut instance = match AppInstance::new(app.clone(), &EngineOptions::default()) {
+        Ok(instance) => instance,
+        Err(err) => return Some(err.to_string()),
+    };
+    instance.launch(&LaunchOptions { url: Some(page.to_owned()), ..LaunchOptions::default() });
+    instance.advance(100);
+    if let Some(error) = instance.errors().first() {
+        return Some(first_line(&error.to_string()));
+    }
+    if instance.tree_errors() > 0 {
+        return Some(format!("{} tree operations did not apply", instance.tree_errors()));
+    }
+    if !instance.current_page_ready() {
+        return Some("onReady was not reached".to_owned());
+    }
+    None
+}
+
+/// The first line, without addresses that change from run to run.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i]);
+        let hex = rest[i + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+        out.push_str("0x…");
+        rest = &rest[i + 2 + hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn run_app(dir: &Path, title: &str) -> anyhow::Result<Suite> {
+    let files = read_dir(dir, InputLimits::default())?;
+    let app = compile(&files)?;
+    let pages: Vec<String> = app.packages.iter().flat_map(|p| p.pages.clone()).collect();
+    let outcomes = pages
+        .iter()
+        .map(|page| Outcome { name: page.clone(), failure: run_page(&app, page) })
+        .collect();
+    Ok(Suite { title: title.to_owned(), outcomes })
+}
+
+/// A generated app with one page per library component, each rendering the
+/// component once with its default props.
+fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
+    let library_files = read_dir(dir, InputLimits::default())?;
+    let (manifest, _) = bonsai_package::load(
+        &library_files,
+        &LoadOptions { mode: LoadMode::Components, library_name: Some(library.npm_name.to_owned()), ..LoadOptions::default() },
+    );
+    let components: Vec<String> = manifest.components.keys().cloned().collect();
+    let mut files = PackageFiles::new();
+    for (path, content) in library_files.iter() {
+        files.insert(format!("miniprogram_npm/{}/{path}", library.npm_name), content.to_vec());
+    }
+    let mut pages = Vec::new();
+    for (index, component) in components.iter().enumerate() {
+        let page = format!("pages/c{index}/index");
+        let using = serde_json::json!({ "usingComponents": { "subject": format!("/miniprogram_npm/{}/{component}", library.npm_name) } });
+        files.insert(format!("{page}.json"), using.to_string());
+        files.insert(format!("{page}.wxml"), "<subject />");
+        files.insert(format!("{page}.js"), "Page({})");
+        pages.push(page);
+    }
+    files.insert("app.json", serde_json::json!({ "pages": pages }).to_string());
+    files.insert("app.js", "App({})");
+    let app = compile(&files)?;
+    let outcomes = components
+        .iter()
+        .zip(&pages)
+        .map(|(component, page)| Outcome { name: component.clone(), failure: run_page(&app, page) })
+        .collect();
+    Ok(Suite { title: library.title.to_owned(), outcomes })
+}
+
+fn render(suites: &[Suite]) -> String {
+    let mut out = String::from(
+        "# Conformance\n\nGenerated by `cargo run -p conformance`; do not edit. A page passes when it reaches\n`onReady` with no uncaught JS error; a library component passes when a page rendering it\nwith default props does.\n\n| suite | passed |\n| --- | --- |\n",
+    );
+    for suite in suites {
+        let passed = suite.outcomes.iter().filter(|o| o.failure.is_none()).count();
+        let _ = writeln!(out, "| {} | {passed}/{} |", suite.title, suite.outcomes.len());
+    }
+    for suite in suites {
+        let failures: Vec<&Outcome> = suite.outcomes.iter().filter(|o| o.failure.is_some()).collect();
+        if failures.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n## {}: failures\n", suite.title);
+        for outcome in failures {
+            let _ = writeln!(out, "- `{}`: {}", outcome.name, outcome.failure.as_deref().unwrap_or_default());
+        }
+    }
+    out
+}
