@@ -45,12 +45,19 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     const stack = err instanceof Error && err.stack ? String(err.stack) : '';
     native.error(where || '', message, stack);
   };
+  // What app code is running now; an interrupted script cannot be caught
+  // in JS, so Rust reads this to say where it happened.
+  let activity = '';
   const guarded = (where, fn, self, args) => {
+    const outer = activity;
+    activity = where;
     try {
       return fn.apply(self, args || []);
     } catch (err) {
       reportError(err, where);
       return undefined;
+    } finally {
+      activity = outer;
     }
   };
   const console = {};
@@ -718,6 +725,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       return element ? element.id : null;
     },
     pagePaths: () => stack.map((p) => p.path),
+    activity: () => activity,
     currentPageReady: () => Boolean(top() && top().ready),
     callPageMethod(name, args) {
       const page = top();

@@ -20,6 +20,9 @@ static HOST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/host.qbc"));
 /// both the web and mini programs takes its mini-program branch.
 const MODULE_PARAMETERS: &str = "require,module,exports,__filename,__dirname,window,document,self,navigator,location,localStorage,XMLHttpRequest";
 
+/// How many columns the module wrapper `(function(…){` adds to a script's first line.
+pub(crate) const WRAPPER_PREFIX_LEN: u32 = MODULE_PARAMETERS.len() as u32 + "(function(){".len() as u32;
+
 // Field order is drop order: the persistent handle must go before the
 // context, and the context before the runtime.
 pub(crate) struct JsHost {
@@ -205,9 +208,11 @@ impl JsHost {
     /// Runs `run` as one task under the time budget, drains microtasks, and
     /// collects the tree operations it produced.
     pub(crate) fn run_task(&mut self, context: &str, run: impl FnOnce(&mut HostCall<'_, '_>) -> rquickjs::Result<()>) {
-        self.deadline.set(Some(Instant::now() + self.task_time_limit));
+        let limit = self.task_time_limit;
+        self.deadline.set(Some(Instant::now() + limit));
         let host = self.host.clone();
         let state = self.state.clone();
+        let deadline = self.deadline.clone();
         self.context.with(|ctx| {
             let host = match host.restore(&ctx) {
                 Ok(host) => host,
@@ -216,12 +221,27 @@ impl JsHost {
                     return;
                 }
             };
-            let mut call = HostCall { ctx: &ctx, host };
+            let mut call = HostCall { ctx: &ctx, host: host.clone() };
             if let Err(e) = run(&mut call) {
-                let error = take_exception(&ctx, context, &e);
+                let mut error = take_exception(&ctx, context, &e);
+                // Bookkeeping after the app's code must not be interrupted itself.
+                deadline.set(None);
+                if error.message.contains("interrupted") {
+                    // An interrupt skips the host's own bookkeeping, which
+                    // still names the app code that was running.
+                    let activity = host
+                        .get::<_, Function>("activity")
+                        .and_then(|f| f.call::<_, String>(()))
+                        .unwrap_or_default();
+                    if !activity.is_empty() {
+                        error.context = activity;
+                    }
+                }
                 state.borrow_mut().errors.push(error);
             }
         });
+        // Microtasks are app code too, with a budget of their own.
+        self.deadline.set(Some(Instant::now() + limit));
         loop {
             match self.runtime.execute_pending_job() {
                 Ok(true) => {}
@@ -237,8 +257,8 @@ impl JsHost {
         }
         let unhandled: Vec<JsError> = self.rejections.borrow_mut().drain(..).map(|p| p.error).collect();
         self.state.borrow_mut().errors.extend(unhandled);
-        self.collect_ops();
         self.deadline.set(None);
+        self.collect_ops();
     }
 
     fn collect_ops(&mut self) {

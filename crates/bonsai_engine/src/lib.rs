@@ -16,6 +16,7 @@ pub mod api;
 mod clock;
 mod device;
 mod host;
+mod source_map;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -140,6 +141,8 @@ pub(crate) struct HostState {
 
 /// A running app.
 pub struct AppInstance {
+    /// Decoded source maps by script key, filled as stacks need them.
+    source_maps: RefCell<std::collections::HashMap<String, source_map::DecodedMap>>,
     js: host::JsHost,
     state: Rc<RefCell<HostState>>,
     tree: NodeTree,
@@ -190,6 +193,7 @@ impl AppInstance {
         }));
         let js = host::JsHost::new(state.clone(), options)?;
         let mut instance = AppInstance {
+            source_maps: RefCell::default(),
             js,
             state,
             tree: NodeTree::new(),
@@ -328,8 +332,19 @@ impl AppInstance {
         self.state.borrow().console.clone()
     }
 
+    /// Uncaught errors so far, with stack positions mapped to the app's sources.
     pub fn errors(&self) -> Vec<JsError> {
-        self.state.borrow().errors.clone()
+        let state = self.state.borrow();
+        let mut maps = self.source_maps.borrow_mut();
+        let source_map_of = |key: &str| state.app.scripts.get(key).map(|s| s.source_map.clone());
+        state
+            .errors
+            .iter()
+            .map(|error| JsError {
+                stack: source_map::map_stack(&error.stack, &mut maps, source_map_of, host::WRAPPER_PREFIX_LEN),
+                ..error.clone()
+            })
+            .collect()
     }
 
     /// Tree operations the backend sent that did not apply (a Bonsai bug).
