@@ -145,8 +145,47 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     getBoundingClientRect(cb) { setTimeout(() => cb({ left: 0, top: 0, width: 0, height: 0 }), 0); }
     getScrollOffset(cb) { setTimeout(() => cb({ scrollLeft: 0, scrollTop: 0, scrollWidth: 0, scrollHeight: 0 }), 0); }
     createIntersectionObserver() { return { disconnect() {} }; }
-    getContext(cb) { cb(null); }
+    getContext(cb) { cb(this.tag === 'canvas' ? headlessCanvas(this) : null); }
   }
+  // A canvas without pixels: drawing calls are recorded, queries answer
+  // plausibly, so chart and signature components run headless.
+  const headlessCanvas = (element) => {
+    if (element.canvas) return element.canvas;
+    const calls = [];
+    const gradient = () => ({ addColorStop() {} });
+    const imageData = (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(Math.max(0, w * h * 4)) });
+    const base = {
+      calls,
+      measureText: (text) => ({ width: String(text).length * 10 }),
+      createLinearGradient: gradient,
+      createRadialGradient: gradient,
+      createConicGradient: gradient,
+      createPattern: () => ({}),
+      getImageData: (x, y, w, h) => imageData(w, h),
+      createImageData: (w, h) => imageData(w, h),
+      isPointInPath: () => false,
+      isPointInStroke: () => false,
+      getLineDash: () => [],
+      getTransform: () => ({ a: 1, b: 0, c: 0, d: 1, e: 0, f: 0 }),
+    };
+    const context = new Proxy(base, {
+      get(target, key) {
+        if (key in target) return target[key];
+        return (...args) => { calls.push([String(key), args]); };
+      },
+      set(target, key, value) { target[key] = value; return true; },
+    });
+    element.canvas = {
+      width: 300,
+      height: 150,
+      getContext: (type) => (type === '2d' ? context : null),
+      createImage: () => ({ src: '', width: 0, height: 0, onload: null, onerror: null }),
+      requestAnimationFrame: (fn) => setTimeout(() => fn(native.now()), 16),
+      cancelAnimationFrame: clearTimer,
+      toDataURL: () => 'data:image/png;base64,',
+    };
+    return element.canvas;
+  };
   const attributeValue = (value) => {
     if (value === undefined || typeof value === 'function') return null;
     if (typeof value === 'object' && value !== null) {
@@ -668,9 +707,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       asyncApi(name, (options) => callRust(name, Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'))));
     }
   }
+  // APIs that return an object (a manager, a context, a task) are
+  // synchronous in WeChat, so they fail by throwing, like `…Sync` ones.
+  const returnsObject = (name) => /Sync$/.test(name) || /^(create|get)\w*(Manager|Context|Task|Observer|Recorder|Player)$/.test(name);
   const unsupported = (name) => (options) => {
     const errMsg = `${name}:fail not supported`;
-    if (/Sync$/.test(name)) throw new Error(errMsg);
+    if (returnsObject(name)) throw new Error(errMsg);
     const res = { errMsg };
     const hasCallback = options && ['fail', 'complete'].some((k) => typeof options[k] === 'function');
     if (options && typeof options.fail === 'function') guarded(`${name} fail`, options.fail, undefined, [res]);

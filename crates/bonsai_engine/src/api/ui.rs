@@ -16,6 +16,10 @@ pub struct UiState {
     pub navigation_bar_title: Option<String>,
     /// Modals and action sheets the user has not answered, oldest first.
     pub dialogs: Vec<Value>,
+    /// Tab bar badges by tab index (`""` for a red dot).
+    pub tab_bar_badges: std::collections::BTreeMap<u32, String>,
+    pub pull_down_refreshing: bool,
+    pub navigation_bar_loading: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +76,51 @@ fn set_title(state: &mut HostState, args: Value) -> ApiResult {
     Ok(json!({}))
 }
 
+#[derive(Deserialize)]
+struct BadgeOptions {
+    index: u32,
+    #[serde(default)]
+    text: String,
+}
+
+fn set_badge(state: &mut HostState, args: Value) -> ApiResult {
+    let BadgeOptions { index, text } = options(args)?;
+    state.ui.tab_bar_badges.insert(index, text);
+    Ok(json!({}))
+}
+
+fn show_red_dot(state: &mut HostState, args: Value) -> ApiResult {
+    let BadgeOptions { index, .. } = options(args)?;
+    state.ui.tab_bar_badges.insert(index, String::new());
+    Ok(json!({}))
+}
+
+fn remove_badge(state: &mut HostState, args: Value) -> ApiResult {
+    let BadgeOptions { index, .. } = options(args)?;
+    state.ui.tab_bar_badges.remove(&index);
+    Ok(json!({}))
+}
+
+fn start_pull_down(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.pull_down_refreshing = true;
+    Ok(json!({}))
+}
+
+fn stop_pull_down(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.pull_down_refreshing = false;
+    Ok(json!({}))
+}
+
+fn show_bar_loading(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.navigation_bar_loading = true;
+    Ok(json!({}))
+}
+
+fn hide_bar_loading(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.navigation_bar_loading = false;
+    Ok(json!({}))
+}
+
 pub(super) fn apis() -> Vec<ApiSpec> {
     use ApiKind::Async;
     use Capability::Ui;
@@ -82,5 +131,13 @@ pub(super) fn apis() -> Vec<ApiSpec> {
         api("hideToast", hide_toast),
         api("hideLoading", hide_toast),
         api("setNavigationBarTitle", set_title),
+        api("setTabBarBadge", set_badge),
+        api("removeTabBarBadge", remove_badge),
+        api("showTabBarRedDot", show_red_dot),
+        api("hideTabBarRedDot", remove_badge),
+        api("startPullDownRefresh", start_pull_down),
+        api("stopPullDownRefresh", stop_pull_down),
+        api("showNavigationBarLoading", show_bar_loading),
+        api("hideNavigationBarLoading", hide_bar_loading),
     ]
 }
