@@ -17,6 +17,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   // Properties are data, not fields of the element: a property named
   // `dataset` or `classList` must not clobber the node.
   glassEasel.globalOptions.writeFieldsToNode = false;
+  // The tree answers `#id` queries, so ids must reach the backend.
+  glassEasel.globalOptions.writeIdToDOM = true;
   const ops = [];
   let nextNodeId = 1;
 
@@ -131,7 +133,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     spliceBefore(before, deleteCount, list) { ops.push([7, this.id, before.id, deleteCount, list.id]); }
     spliceAppend(list) { ops.push([8, this.id, list.id]); }
     spliceRemove(before, deleteCount) { ops.push([9, this.id, before.id, deleteCount]); }
-    setId(id) { ops.push([11, this.id, id]); }
+    // glass-easel prefixes ids per component to keep them unique in a flat
+    // DOM; the tree keeps the id as the template wrote it.
+    setId(id) { ops.push([11, this.id, this.__wxElement ? String(this.__wxElement.id) : id]); }
     setStyleScope(scope) { ops.push([13, this.id, scope]); }
     setStyle(style) { ops.push([12, this.id, style]); }
     addClass(name, scope) { ops.push([14, this.id, name, scope || 0]); }
@@ -198,7 +202,6 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     ops.push([0, el.id, tag, styling]);
     return el;
   };
-  let eventListener = null;
   let renderCallbacks = null;
   const device = manifest.device;
   const backendContext = {
@@ -232,7 +235,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       ops.push([2, el.id]);
       return el;
     },
-    onEvent(listener) { eventListener = listener; },
+    // Events come from Rust (`dispatch`), not from a DOM, so there is nothing to subscribe to.
+    onEvent() {},
     createMediaQueryObserver() { return { disconnect() {} }; },
   };
   const bodyElement = newElement('body', 'body');
@@ -475,9 +479,10 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   };
   const unloadPage = (page) => {
     callPage(page, 'onUnload');
+    // Detach the page's node before release(), which forgets it.
     const element = page.component.getBackendElement();
-    guarded(`${page.path} release`, () => page.root.release());
     if (element) bodyElement.removeChild(element);
+    guarded(`${page.path} release`, () => page.root.release());
   };
 
   const createPage = (path, query, rawQuery, channel) => {
@@ -749,8 +754,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     navigate(kind, url, delta) { navigate(kind, url, delta); },
     dispatch(nodeId, type, detail) {
       const element = elements.get(nodeId);
-      if (!element || !element.__wxElement || !eventListener) return false;
-      eventListener(element.__wxElement, type, detail, { bubbles: true, composed: true, capturePhase: true });
+      if (!element || !element.__wxElement) return false;
+      // As a view would report a user's touch: bubbling and composed, from the target.
+      glassEasel.triggerEvent(element.__wxElement, type, detail, { originalEvent: undefined, bubbles: true, composed: true, capturePhase: true });
       return true;
     },
     fireTimer,
