@@ -16,11 +16,18 @@ const GLASS_EASEL: &str = "glass-easel/dist/glass_easel.all.js";
 const ADAPTER: &str = "glass-easel-miniprogram-adapter/dist/glass_easel_miniprogram_adapter.js";
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let js_dir = manifest_dir.join("../../js");
     let node_modules = js_dir.join("node_modules");
-    println!("cargo:rerun-if-changed={}", js_dir.join("package-lock.json").display());
-    println!("cargo:rerun-if-changed={}", manifest_dir.join("js/host.js").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        js_dir.join("package-lock.json").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("js/host.js").display()
+    );
     if !node_modules.join(GLASS_EASEL).exists() || !node_modules.join(ADAPTER).exists() {
         npm_ci(&js_dir);
     }
@@ -32,7 +39,8 @@ fn main() {
         // can be stored as module bytecode and instantiated per app.
         format!("export default function (exports, module, require) {{\n{source}\n}}\n")
     };
-    let host = std::fs::read_to_string(manifest_dir.join("js/host.js")).expect("reading js/host.js");
+    let host =
+        std::fs::read_to_string(manifest_dir.join("js/host.js")).expect("reading js/host.js");
     compile(&out_dir, "glass_easel", &commonjs(GLASS_EASEL));
     compile(&out_dir, "adapter", &commonjs(ADAPTER));
     compile(&out_dir, "host", &host);
@@ -45,7 +53,10 @@ fn npm_ci(js_dir: &Path) {
         .status();
     match status {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("`npm ci` in {} failed ({s}); it installs the pinned glass-easel runtime", js_dir.display()),
+        Ok(s) => panic!(
+            "`npm ci` in {} failed ({s}); it installs the pinned glass-easel runtime",
+            js_dir.display()
+        ),
         Err(e) => panic!(
             "`npm ci` could not run ({e}). Bonsai's engine embeds glass-easel from npm: install Node.js and npm (Debian: apt-get install nodejs npm), or run scripts/test, which does it"
         ),
@@ -60,7 +71,9 @@ fn compile(out_dir: &Path, name: &str, source: &str) {
             let detail = ctx.catch();
             panic!("compiling {name}: {e}: {detail:?}")
         });
-        module.write(WriteOptions::default()).expect("writing bytecode")
+        module
+            .write(WriteOptions::default())
+            .expect("writing bytecode")
     });
     std::fs::write(out_dir.join(format!("{name}.qbc")), bytecode).expect("writing bytecode file");
 }

@@ -2,7 +2,8 @@
 //! corpus (`scripts/fetch-corpus.sh`), cold and after a one-file edit, and how
 //! its WXML compile compares with the upstream wasm template compiler under
 //! Node (`js/bench/compile-wxml.mjs`), measured in the same run on the same
-//! inputs so the ratio does not mix machines or days.
+//! inputs so the ratio does not mix machines or days. `bonsai bench engine`
+//! (in [`engine`]) does the same for running apps.
 //!
 //! Every timed region works on files already in memory: disk and page-cache
 //! effects would otherwise dominate, and they are not what a compile session
@@ -27,6 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::project::read_input;
 
+mod engine;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -37,6 +40,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Time loading and compiling the public corpus, with the Node baseline.
     Compile(CompileArgs),
+    /// Time starting apps, setData and memory per instance, with the Node baseline.
+    Engine(engine::EngineArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,10 +60,12 @@ pub struct CompileArgs {
     pub json: bool,
 }
 
-/// Runs a `bonsai bench` subcommand; false when the corpus did not compile cleanly.
+/// Runs a `bonsai bench` subcommand; false when the corpus did not compile
+/// (or, for `engine`, run) cleanly.
 pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     match &args.command {
         BenchCommand::Compile(args) => compile(args),
+        BenchCommand::Engine(args) => engine::run(args),
     }
 }
 
@@ -186,8 +193,9 @@ struct Machine {
     template_compiler: String,
 }
 
-/// Repeated measurements of one thing, in milliseconds.
-#[derive(Serialize)]
+/// Repeated measurements of one thing, in milliseconds. The Node baselines
+/// print the same shape.
+#[derive(Serialize, Deserialize)]
 struct Timing {
     min_ms: f64,
     median_ms: f64,
@@ -812,7 +820,9 @@ fn baseline(groups: &[WxmlGroup], iterations: u32, bonsai: &WxmlReport) -> Basel
     }
 }
 
-fn run_node(groups: &[WxmlGroup], iterations: u32) -> anyhow::Result<NodeResult> {
+/// Checks that Node runs and the pinned npm packages are installed
+/// (installing them when missing); returns the `js/` directory.
+fn node_packages() -> anyhow::Result<PathBuf> {
     let version = Command::new("node")
         .arg("--version")
         .stdin(Stdio::null())
@@ -835,7 +845,11 @@ fn run_node(groups: &[WxmlGroup], iterations: u32) -> anyhow::Result<NodeResult>
             js.display()
         );
     }
+    Ok(js)
+}
 
+fn run_node(groups: &[WxmlGroup], iterations: u32) -> anyhow::Result<NodeResult> {
+    let js = node_packages()?;
     #[derive(Serialize)]
     struct NodeInput<'a> {
         groups: &'a [WxmlGroup],

@@ -42,36 +42,67 @@ struct RunReport {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
     let project = load_and_compile(&args.input.input, false);
-    let compile_errors: Vec<Diagnostic> = project.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-    let Some(compiled) = project.compiled.as_ref().filter(|_| compile_errors.is_empty()) else {
+    let compile_errors: Vec<Diagnostic> = project
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    let Some(compiled) = project
+        .compiled
+        .as_ref()
+        .filter(|_| compile_errors.is_empty())
+    else {
         print_human(&project, &compile_errors);
-        eprintln!("not running: the project has {} error(s)", compile_errors.len());
+        eprintln!(
+            "not running: the project has {} error(s)",
+            compile_errors.len()
+        );
         return Ok(false);
     };
     if compiled.url_check && !args.input.json {
         eprintln!("note: network domain checks follow project.config.json (urlCheck: true)");
     } else if !compiled.url_check {
-        eprintln!("warning: urlCheck is false in project.config.json: domain allow-list checks are OFF (development only)");
+        eprintln!(
+            "warning: urlCheck is false in project.config.json: domain allow-list checks are OFF (development only)"
+        );
     }
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &EngineOptions::default())?;
-    instance.launch(&LaunchOptions { url: args.page.clone(), ..LaunchOptions::default() });
+    instance.launch(&LaunchOptions {
+        url: args.page.clone(),
+        ..LaunchOptions::default()
+    });
     for selector in &args.taps {
         instance.tap(selector)?;
     }
     if args.wait > 0 {
         instance.advance(args.wait);
     }
-    let tree = instance.page_wxml(PrintOptions { attributes: args.attributes });
+    let tree = instance.page_wxml(PrintOptions {
+        attributes: args.attributes,
+    });
     let errors = instance.errors();
     let console = instance.console();
     let ok = errors.is_empty();
     if args.input.json {
-        let report = RunReport { ok, page_stack: instance.page_stack(), tree, console, errors };
+        let report = RunReport {
+            ok,
+            page_stack: instance.page_stack(),
+            tree,
+            console,
+            errors,
+        };
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ok);
     }
     for message in &console {
-        eprintln!("[console.{}] {}", serde_json::to_value(&message.level)?.as_str().unwrap_or("log"), message.text);
+        eprintln!(
+            "[console.{}] {}",
+            serde_json::to_value(&message.level)?
+                .as_str()
+                .unwrap_or("log"),
+            message.text
+        );
     }
     for error in &errors {
         eprintln!("uncaught error: {error}");

@@ -40,7 +40,9 @@ impl TimerQueue {
     pub(crate) fn now(&self) -> u64 {
         match self.mode {
             ClockMode::Virtual => self.virtual_now,
-            ClockMode::Real => u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ClockMode::Real => {
+                u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+            }
         }
     }
 

@@ -21,7 +21,8 @@ static HOST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/host.qbc"));
 const MODULE_PARAMETERS: &str = "require,module,exports,__filename,__dirname,window,document,self,navigator,location,localStorage,XMLHttpRequest";
 
 /// How many columns the module wrapper `(function(…){` adds to a script's first line.
-pub(crate) const WRAPPER_PREFIX_LEN: u32 = MODULE_PARAMETERS.len() as u32 + "(function(){".len() as u32;
+pub(crate) const WRAPPER_PREFIX_LEN: u32 =
+    MODULE_PARAMETERS.len() as u32 + "(function(){".len() as u32;
 
 // Field order is drop order: the persistent handle must go before the
 // context, and the context before the runtime.
@@ -48,7 +49,11 @@ pub(crate) struct HostCall<'a, 'js> {
 }
 
 impl<'js> HostCall<'_, 'js> {
-    fn call<A: rquickjs::function::IntoArgs<'js>, R: rquickjs::FromJs<'js>>(&self, name: &str, args: A) -> rquickjs::Result<R> {
+    fn call<A: rquickjs::function::IntoArgs<'js>, R: rquickjs::FromJs<'js>>(
+        &self,
+        name: &str,
+        args: A,
+    ) -> rquickjs::Result<R> {
         let function: Function<'js> = self.host.get(name)?;
         function.call(args)
     }
@@ -59,7 +64,11 @@ impl<'js> HostCall<'_, 'js> {
 
     pub(crate) fn launch(&mut self, scene: u32, url: &str) -> rquickjs::Result<()> {
         let options = self.json(&json!({ "scene": scene }))?;
-        let url = if url.is_empty() { None } else { Some(url.to_owned()) };
+        let url = if url.is_empty() {
+            None
+        } else {
+            Some(url.to_owned())
+        };
         self.call("launch", (options, url))
     }
 
@@ -67,7 +76,12 @@ impl<'js> HostCall<'_, 'js> {
         self.call("navigate", (kind.to_owned(), url.to_owned(), delta))
     }
 
-    pub(crate) fn dispatch(&mut self, node: u32, event: &str, detail: &serde_json::Value) -> rquickjs::Result<bool> {
+    pub(crate) fn dispatch(
+        &mut self,
+        node: u32,
+        event: &str,
+        detail: &serde_json::Value,
+    ) -> rquickjs::Result<bool> {
         let detail = self.json(detail)?;
         self.call("dispatch", (node, event.to_owned(), detail))
     }
@@ -76,7 +90,11 @@ impl<'js> HostCall<'_, 'js> {
         self.call("fireTimer", (id,))
     }
 
-    pub(crate) fn call_page_method(&mut self, name: &str, arg: &serde_json::Value) -> rquickjs::Result<()> {
+    pub(crate) fn call_page_method(
+        &mut self,
+        name: &str,
+        arg: &serde_json::Value,
+    ) -> rquickjs::Result<()> {
         let args = self.json(&json!([arg]))?;
         self.call("callPageMethod", (name.to_owned(), args))
     }
@@ -93,7 +111,11 @@ fn load_bytecode<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Function
 }
 
 /// Evaluates a CommonJS bundle's factory and returns its `module.exports`.
-fn instantiate_commonjs<'js>(ctx: &Ctx<'js>, factory: Function<'js>, require: Function<'js>) -> rquickjs::Result<Value<'js>> {
+fn instantiate_commonjs<'js>(
+    ctx: &Ctx<'js>,
+    factory: Function<'js>,
+    require: Function<'js>,
+) -> rquickjs::Result<Value<'js>> {
     let exports = Object::new(ctx.clone())?;
     let module = Object::new(ctx.clone())?;
     module.set("exports", exports.clone())?;
@@ -104,7 +126,11 @@ fn instantiate_commonjs<'js>(ctx: &Ctx<'js>, factory: Function<'js>, require: Fu
 /// The error a failed JS call left behind, as a [`JsError`].
 fn take_exception(ctx: &Ctx<'_>, context: &str, error: &rquickjs::Error) -> JsError {
     if !error.is_exception() {
-        return JsError { context: context.to_owned(), message: error.to_string(), stack: String::new() };
+        return JsError {
+            context: context.to_owned(),
+            message: error.to_string(),
+            stack: String::new(),
+        };
     }
     let value = ctx.catch();
     describe_exception(context, &value)
@@ -143,11 +169,18 @@ fn describe_exception(context: &str, value: &Value<'_>) -> JsError {
     } else {
         message
     };
-    JsError { context: context.to_owned(), message, stack }
+    JsError {
+        context: context.to_owned(),
+        message,
+        stack,
+    }
 }
 
 impl JsHost {
-    pub(crate) fn new(state: Rc<RefCell<HostState>>, options: &EngineOptions) -> Result<JsHost, EngineError> {
+    pub(crate) fn new(
+        state: Rc<RefCell<HostState>>,
+        options: &EngineOptions,
+    ) -> Result<JsHost, EngineError> {
         let startup = |e: rquickjs::Error| EngineError::Startup(e.to_string());
         let runtime = Runtime::new().map_err(startup)?;
         runtime.set_memory_limit(options.memory_limit);
@@ -160,37 +193,55 @@ impl JsHost {
         // of the task, so candidates wait in `rejections` until then.
         let rejections: Rc<RefCell<Vec<PendingRejection>>> = Rc::default();
         let tracked = rejections.clone();
-        runtime.set_host_promise_rejection_tracker(Some(Box::new(move |ctx, promise, reason, handled| {
-            let mut pending = tracked.borrow_mut();
-            if handled {
-                pending.retain(|p| p.promise.clone().restore(&ctx).map_or(true, |v| v != promise));
-            } else {
-                let mut error = describe_exception("unhandled promise rejection", &reason);
-                error.message = format!("Uncaught (in promise) {}", error.message);
-                pending.push(PendingRejection { promise: Persistent::save(&ctx, promise), error });
-            }
-        })));
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(
+            move |ctx, promise, reason, handled| {
+                let mut pending = tracked.borrow_mut();
+                if handled {
+                    pending.retain(|p| {
+                        p.promise
+                            .clone()
+                            .restore(&ctx)
+                            .map_or(true, |v| v != promise)
+                    });
+                } else {
+                    let mut error = describe_exception("unhandled promise rejection", &reason);
+                    error.message = format!("Uncaught (in promise) {}", error.message);
+                    pending.push(PendingRejection {
+                        promise: Persistent::save(&ctx, promise),
+                        error,
+                    });
+                }
+            },
+        )));
         let context = Context::full(&runtime).map_err(startup)?;
         let manifest = host_manifest(&state.borrow().app, &options.device);
         let templates = state.borrow().app.templates_js.clone();
         let host = context.with(|ctx| -> Result<Persistent<Object<'static>>, EngineError> {
-            let fail = |e: rquickjs::Error| EngineError::Startup(take_exception(&ctx, "startup", &e).to_string());
+            let fail = |e: rquickjs::Error| {
+                EngineError::Startup(take_exception(&ctx, "startup", &e).to_string())
+            };
             let glass_easel_factory = load_bytecode(&ctx, GLASS_EASEL).map_err(fail)?;
             let no_require = Function::new(ctx.clone(), || ()).map_err(fail)?;
-            let glass_easel = instantiate_commonjs(&ctx, glass_easel_factory, no_require).map_err(fail)?;
+            let glass_easel =
+                instantiate_commonjs(&ctx, glass_easel_factory, no_require).map_err(fail)?;
             let adapter_factory = load_bytecode(&ctx, ADAPTER).map_err(fail)?;
             let ge = glass_easel.clone();
-            let require_glass_easel = Function::new(ctx.clone(), move || ge.clone()).map_err(fail)?;
-            let adapter = instantiate_commonjs(&ctx, adapter_factory, require_glass_easel).map_err(fail)?;
+            let require_glass_easel =
+                Function::new(ctx.clone(), move || ge.clone()).map_err(fail)?;
+            let adapter =
+                instantiate_commonjs(&ctx, adapter_factory, require_glass_easel).map_err(fail)?;
             let native = native_functions(&ctx, &state).map_err(fail)?;
             let create_host = load_bytecode(&ctx, HOST).map_err(fail)?;
             let manifest = ctx.json_parse(manifest.to_string()).map_err(fail)?;
-            let host: Object = create_host.call((native, glass_easel, adapter, manifest)).map_err(fail)?;
+            let host: Object = create_host
+                .call((native, glass_easel, adapter, manifest))
+                .map_err(fail)?;
             let mut options = rquickjs::context::EvalOptions::default();
             options.global = true;
             options.strict = false;
             options.filename = Some("<templates>".to_owned());
-            ctx.eval_with_options::<(), _>(templates, options).map_err(fail)?;
+            ctx.eval_with_options::<(), _>(templates, options)
+                .map_err(fail)?;
             Ok(Persistent::save(&ctx, host))
         })?;
         Ok(JsHost {
@@ -207,7 +258,11 @@ impl JsHost {
 
     /// Runs `run` as one task under the time budget, drains microtasks, and
     /// collects the tree operations it produced.
-    pub(crate) fn run_task(&mut self, context: &str, run: impl FnOnce(&mut HostCall<'_, '_>) -> rquickjs::Result<()>) {
+    pub(crate) fn run_task(
+        &mut self,
+        context: &str,
+        run: impl FnOnce(&mut HostCall<'_, '_>) -> rquickjs::Result<()>,
+    ) {
         let limit = self.task_time_limit;
         self.deadline.set(Some(Instant::now() + limit));
         let host = self.host.clone();
@@ -217,11 +272,17 @@ impl JsHost {
             let host = match host.restore(&ctx) {
                 Ok(host) => host,
                 Err(e) => {
-                    state.borrow_mut().errors.push(take_exception(&ctx, context, &e));
+                    state
+                        .borrow_mut()
+                        .errors
+                        .push(take_exception(&ctx, context, &e));
                     return;
                 }
             };
-            let mut call = HostCall { ctx: &ctx, host: host.clone() };
+            let mut call = HostCall {
+                ctx: &ctx,
+                host: host.clone(),
+            };
             if let Err(e) = run(&mut call) {
                 let mut error = take_exception(&ctx, context, &e);
                 // Bookkeeping after the app's code must not be interrupted itself.
@@ -255,7 +316,12 @@ impl JsHost {
                 }
             }
         }
-        let unhandled: Vec<JsError> = self.rejections.borrow_mut().drain(..).map(|p| p.error).collect();
+        let unhandled: Vec<JsError> = self
+            .rejections
+            .borrow_mut()
+            .drain(..)
+            .map(|p| p.error)
+            .collect();
         self.state.borrow_mut().errors.extend(unhandled);
         self.deadline.set(None);
         self.collect_ops();
@@ -309,7 +375,10 @@ impl JsHost {
 }
 
 /// What the JS host needs to know about the app.
-fn host_manifest(app: &bonsai_compiler::CompiledApp, device: &crate::DeviceProfile) -> serde_json::Value {
+fn host_manifest(
+    app: &bonsai_compiler::CompiledApp,
+    device: &crate::DeviceProfile,
+) -> serde_json::Value {
     let components: serde_json::Map<String, serde_json::Value> = app
         .components
         .iter()
@@ -340,7 +409,10 @@ fn host_manifest(app: &bonsai_compiler::CompiledApp, device: &crate::DeviceProfi
 }
 
 /// The functions JS calls into Rust.
-fn native_functions<'js>(ctx: &Ctx<'js>, state: &Rc<RefCell<HostState>>) -> rquickjs::Result<Object<'js>> {
+fn native_functions<'js>(
+    ctx: &Ctx<'js>,
+    state: &Rc<RefCell<HostState>>,
+) -> rquickjs::Result<Object<'js>> {
     let native = Object::new(ctx.clone())?;
     let s = state.clone();
     native.set(
@@ -360,43 +432,72 @@ fn native_functions<'js>(ctx: &Ctx<'js>, state: &Rc<RefCell<HostState>>) -> rqui
     native.set(
         "error",
         Func::from(move |context: String, message: String, stack: String| {
-            s.borrow_mut().errors.push(JsError { context, message, stack });
+            s.borrow_mut().errors.push(JsError {
+                context,
+                message,
+                stack,
+            });
         }),
     )?;
     let s = state.clone();
     native.set(
         "timer",
         Func::from(move |id: u32, delay: f64| {
-            let delay = if delay.is_finite() && delay > 0.0 { delay as u64 } else { 0 };
+            let delay = if delay.is_finite() && delay > 0.0 {
+                delay as u64
+            } else {
+                0
+            };
             s.borrow_mut().timers.schedule(id, delay);
         }),
     )?;
     let s = state.clone();
-    native.set("clearTimer", Func::from(move |id: u32| s.borrow_mut().timers.cancel(id)))?;
+    native.set(
+        "clearTimer",
+        Func::from(move |id: u32| s.borrow_mut().timers.cancel(id)),
+    )?;
     let s = state.clone();
     native.set("now", Func::from(move || s.borrow().timers.now() as f64))?;
     let s = state.clone();
     native.set(
         "api",
-        Func::from(move |name: String, args: String| crate::api::call(&mut s.borrow_mut(), &name, &args)),
+        Func::from(move |name: String, args: String| {
+            crate::api::call(&mut s.borrow_mut(), &name, &args)
+        }),
     )?;
     let s = state.clone();
-    native.set("hasScript", Func::from(move |key: String| s.borrow().app.scripts.contains_key(&key)))?;
+    native.set(
+        "hasScript",
+        Func::from(move |key: String| s.borrow().app.scripts.contains_key(&key)),
+    )?;
     let s = state.clone();
     native.set(
         "script",
-        Func::from(move |ctx: Ctx<'js>, key: String| -> rquickjs::Result<Function<'js>> {
-            let code = s.borrow().app.scripts.get(&key).map(|script| script.code.clone());
-            let Some(code) = code else {
-                return Err(rquickjs::Exception::throw_reference(&ctx, &format!("module \"{key}\" is not defined")));
-            };
-            let mut options = rquickjs::context::EvalOptions::default();
-            options.global = true;
-            options.strict = false;
-            options.filename = Some(key.clone());
-            // Same first line as the source, so line numbers stay true.
-            ctx.eval_with_options(format!("(function({MODULE_PARAMETERS}){{{code}\n}})"), options)
-        }),
+        Func::from(
+            move |ctx: Ctx<'js>, key: String| -> rquickjs::Result<Function<'js>> {
+                let code = s
+                    .borrow()
+                    .app
+                    .scripts
+                    .get(&key)
+                    .map(|script| script.code.clone());
+                let Some(code) = code else {
+                    return Err(rquickjs::Exception::throw_reference(
+                        &ctx,
+                        &format!("module \"{key}\" is not defined"),
+                    ));
+                };
+                let mut options = rquickjs::context::EvalOptions::default();
+                options.global = true;
+                options.strict = false;
+                options.filename = Some(key.clone());
+                // Same first line as the source, so line numbers stay true.
+                ctx.eval_with_options(
+                    format!("(function({MODULE_PARAMETERS}){{{code}\n}})"),
+                    options,
+                )
+            },
+        ),
     )?;
     Ok(native)
 }

@@ -65,7 +65,10 @@ pub struct LaunchOptions {
 
 impl Default for LaunchOptions {
     fn default() -> Self {
-        LaunchOptions { url: None, scene: 1001 }
+        LaunchOptions {
+            url: None,
+            scene: 1001,
+        }
     }
 }
 
@@ -215,12 +218,16 @@ impl AppInstance {
     /// Navigates as `wx.navigateTo` and friends would, then settles.
     pub fn navigate(&mut self, kind: Navigation, url: &str) {
         let url = url.to_owned();
-        self.task(kind.js_name(), |call| call.navigate(kind.js_name(), &url, 0));
+        self.task(kind.js_name(), |call| {
+            call.navigate(kind.js_name(), &url, 0)
+        });
         self.settle();
     }
 
     pub fn navigate_back(&mut self, delta: u32) {
-        self.task("navigateBack", |call| call.navigate("navigateBack", "", delta));
+        self.task("navigateBack", |call| {
+            call.navigate("navigateBack", "", delta)
+        });
         self.settle();
     }
 
@@ -246,7 +253,9 @@ impl AppInstance {
 
     /// Taps the first node on the current page matching `selector`.
     pub fn tap(&mut self, selector: &str) -> Result<NodeId, EngineError> {
-        let node = self.query(selector)?.ok_or_else(|| EngineError::NoMatch(selector.to_owned()))?;
+        let node = self
+            .query(selector)?
+            .ok_or_else(|| EngineError::NoMatch(selector.to_owned()))?;
         self.dispatch(node, "tap", serde_json::json!({ "x": 0, "y": 0 }));
         Ok(node)
     }
@@ -254,7 +263,9 @@ impl AppInstance {
     /// The first node on the current page matching `selector`.
     pub fn query(&self, selector: &str) -> Result<Option<NodeId>, EngineError> {
         let selector = Selector::parse(selector)?;
-        Ok(self.current_page().and_then(|page| self.tree.select(page, &selector)))
+        Ok(self
+            .current_page()
+            .and_then(|page| self.tree.select(page, &selector)))
     }
 
     /// Moves the clock forward by `ms`, running every timer that falls due, in order.
@@ -341,7 +352,12 @@ impl AppInstance {
             .errors
             .iter()
             .map(|error| JsError {
-                stack: source_map::map_stack(&error.stack, &mut maps, source_map_of, host::WRAPPER_PREFIX_LEN),
+                stack: source_map::map_stack(
+                    &error.stack,
+                    &mut maps,
+                    source_map_of,
+                    host::WRAPPER_PREFIX_LEN,
+                ),
                 ..error.clone()
             })
             .collect()
@@ -358,7 +374,11 @@ impl AppInstance {
     }
 
     /// Runs one task, drains microtasks, and applies its tree operations.
-    fn task(&mut self, context: &str, run: impl FnOnce(&mut host::HostCall<'_, '_>) -> rquickjs::Result<()>) {
+    fn task(
+        &mut self,
+        context: &str,
+        run: impl FnOnce(&mut host::HostCall<'_, '_>) -> rquickjs::Result<()>,
+    ) {
         self.js.run_task(context, run);
         self.flush();
     }

@@ -50,7 +50,11 @@ impl DecodedMap {
         };
         let sources = value["sources"]
             .as_array()
-            .map(|s| s.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
+            .map(|s| {
+                s.iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         let mappings = value["mappings"].as_str().unwrap_or_default();
         let (mut source, mut source_line, mut source_column) = (0i64, 0i64, 0i64);
@@ -59,14 +63,21 @@ impl DecodedMap {
             let mut column = 0i64;
             let mut segments = Vec::new();
             for segment in line.split(',').filter(|s| !s.is_empty()) {
-                let Some(values) = vlq_values(segment) else { continue };
+                let Some(values) = vlq_values(segment) else {
+                    continue;
+                };
                 column += values.first().copied().unwrap_or(0);
                 if values.len() >= 4 {
                     source += values[1];
                     source_line += values[2];
                     source_column += values[3];
                     let to_u32 = |n: i64| u32::try_from(n).unwrap_or(0);
-                    segments.push((to_u32(column), to_u32(source), to_u32(source_line), to_u32(source_column)));
+                    segments.push((
+                        to_u32(column),
+                        to_u32(source),
+                        to_u32(source_line),
+                        to_u32(source_column),
+                    ));
                 }
             }
             segments.sort_unstable();
@@ -80,7 +91,8 @@ impl DecodedMap {
         let segments = self.lines.get(line.checked_sub(1)? as usize)?;
         let column = column.saturating_sub(1);
         let index = segments.partition_point(|s| s.0 <= column);
-        let &(_, source, source_line, source_column) = segments.get(index.checked_sub(1)?).or(segments.first())?;
+        let &(_, source, source_line, source_column) =
+            segments.get(index.checked_sub(1)?).or(segments.first())?;
         let file = self.sources.get(source as usize)?;
         Some((file, source_line + 1, source_column + 1))
     }
@@ -95,7 +107,10 @@ pub(crate) fn map_stack(
 ) -> String {
     let mut out = String::with_capacity(stack.len());
     for line in stack.split_inclusive('\n') {
-        out.push_str(&map_frame(line, maps, &source_map_of, first_line_offset).unwrap_or_else(|| line.to_owned()));
+        out.push_str(
+            &map_frame(line, maps, &source_map_of, first_line_offset)
+                .unwrap_or_else(|| line.to_owned()),
+        );
     }
     out
 }
@@ -118,9 +133,17 @@ fn map_frame(
         maps.insert(key.to_owned(), map);
     }
     // The module wrapper sits on the first line, ahead of the code.
-    let column = if row == 1 { column.saturating_sub(first_line_offset) } else { column };
+    let column = if row == 1 {
+        column.saturating_sub(first_line_offset)
+    } else {
+        column
+    };
     let (file, original_line, original_column) = maps.get(key)?.original(row, column)?;
-    Some(format!("{}({file}:{original_line}:{original_column}){}", &line[..open], &line[close + 1..]))
+    Some(format!(
+        "{}({file}:{original_line}:{original_column}){}",
+        &line[..open],
+        &line[close + 1..]
+    ))
 }
 
 #[cfg(test)]
@@ -136,7 +159,12 @@ mod tests {
         assert_eq!(map.original(9, 1), None);
         let mut maps = HashMap::new();
         let stack = "    at f (a.js:3:5)\n    at g (native)\n";
-        let mapped = map_stack(stack, &mut maps, |_| Some(r#"{"sources":["a.ts"],"mappings":"AAAA;;EACE"}"#.to_owned()), 0);
+        let mapped = map_stack(
+            stack,
+            &mut maps,
+            |_| Some(r#"{"sources":["a.ts"],"mappings":"AAAA;;EACE"}"#.to_owned()),
+            0,
+        );
         assert_eq!(mapped, "    at f (a.ts:2:3)\n    at g (native)\n");
     }
 
@@ -144,7 +172,10 @@ mod tests {
     fn garbage_maps_change_nothing() {
         let mut maps = HashMap::new();
         let stack = "    at f (a.js:3:5)";
-        assert_eq!(map_stack(stack, &mut maps, |_| Some("{".to_owned()), 0), stack);
+        assert_eq!(
+            map_stack(stack, &mut maps, |_| Some("{".to_owned()), 0),
+            stack
+        );
         assert!(vlq_values("!!").is_none());
     }
 }

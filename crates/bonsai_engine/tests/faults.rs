@@ -15,7 +15,10 @@ fn app(page_js: &str) -> Arc<CompiledApp> {
     files.insert("app.json", r#"{"pages":["pages/bad/bad","pages/ok/ok"]}"#);
     files.insert("app.js", "App({})");
     for page in ["bad", "ok"] {
-        files.insert(format!("pages/{page}/{page}.wxml"), "<view id=\"title\">{{title}}</view>");
+        files.insert(
+            format!("pages/{page}/{page}.wxml"),
+            "<view id=\"title\">{{title}}</view>",
+        );
         files.insert(format!("pages/{page}/{page}.json"), "{}");
     }
     files.insert("pages/bad/bad.js", page_js);
@@ -47,7 +50,11 @@ fn an_endless_loop_is_interrupted_and_the_host_lives_on() {
     let errors = instance.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].message.contains("interrupted"), "{}", errors[0]);
-    assert!(errors[0].context.contains("pages/bad/bad onLoad"), "{}", errors[0]);
+    assert!(
+        errors[0].context.contains("pages/bad/bad onLoad"),
+        "{}",
+        errors[0]
+    );
     // The same instance still works.
     instance.navigate(bonsai_engine::Navigation::RedirectTo, "/pages/ok/ok");
     assert!(instance.page_wxml(Default::default()).contains("fine"));
@@ -66,11 +73,7 @@ fn an_allocation_bomb_is_an_error_not_an_abort() {
     let mut instance = launch(&app, &options, "pages/bad/bad");
     let errors = instance.errors();
     assert!(!errors.is_empty());
-    assert!(
-        errors[0].message.contains("out of memory"),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0].message.contains("out of memory"), "{}", errors[0]);
     instance.navigate(bonsai_engine::Navigation::RedirectTo, "/pages/ok/ok");
     assert!(instance.page_wxml(Default::default()).contains("fine"));
 }
@@ -81,7 +84,11 @@ fn a_thrown_error_names_the_page_file_and_line() {
     let instance = launch(&app, &EngineOptions::default(), "pages/bad/bad?id=7");
     let errors = instance.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].message.contains("undefinedFunction"), "{}", errors[0]);
+    assert!(
+        errors[0].message.contains("undefinedFunction"),
+        "{}",
+        errors[0]
+    );
     assert!(
         errors[0].stack.contains("pages/bad/bad.js:3"),
         "{}",
@@ -120,7 +127,11 @@ fn stacks_of_typescript_pages_point_at_the_ts_source() {
     let (manifest, _) = bonsai_package::load(&files, &LoadOptions::default());
     let (compiled, diagnostics) = Compiler::new().compile(&manifest);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let instance = launch(&Arc::new(compiled), &EngineOptions::default(), "pages/ts/ts?id=9");
+    let instance = launch(
+        &Arc::new(compiled),
+        &EngineOptions::default(),
+        "pages/ts/ts?id=9",
+    );
     let errors = instance.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].message, "Error: bad id 9");

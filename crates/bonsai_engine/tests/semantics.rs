@@ -18,7 +18,9 @@ use bonsai_package::input::{InputLimits, read_dir};
 use bonsai_tree::PrintOptions;
 
 fn fixture_dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/engine").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/engine")
+        .join(case)
 }
 
 /// Reads and compiles a fixture app; any error diagnostic fails the test.
@@ -28,8 +30,16 @@ fn compile(case: &str) -> Arc<CompiledApp> {
     let (manifest, mut diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
     let (compiled, more) = Compiler::new().compile(&manifest);
     diagnostics.extend(more);
-    let errors: Vec<String> = diagnostics.iter().filter(|d| d.is_error()).map(ToString::to_string).collect();
-    assert!(errors.is_empty(), "fixture {case} does not compile:\n{}", errors.join("\n"));
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "fixture {case} does not compile:\n{}",
+        errors.join("\n")
+    );
     Arc::new(compiled)
 }
 
@@ -43,8 +53,12 @@ struct Run {
 impl Run {
     /// Compiles and launches `case` at `url` (the entry page when `None`).
     fn launch(case: &str, url: Option<&str>) -> Run {
-        let mut app = AppInstance::new(compile(case), &EngineOptions::default()).expect("engine starts");
-        app.launch(&LaunchOptions { url: url.map(str::to_owned), ..LaunchOptions::default() });
+        let mut app =
+            AppInstance::new(compile(case), &EngineOptions::default()).expect("engine starts");
+        app.launch(&LaunchOptions {
+            url: url.map(str::to_owned),
+            ..LaunchOptions::default()
+        });
         Run { app, seen: 0 }
     }
 
@@ -78,7 +92,8 @@ impl Run {
     /// The subtree at the first node matching `selector`.
     fn subtree(&self, selector: &str) -> String {
         let node = self.app.query(selector).expect("selector parses");
-        let node = node.unwrap_or_else(|| panic!("no node matches {selector}\npage:\n{}", self.page()));
+        let node =
+            node.unwrap_or_else(|| panic!("no node matches {selector}\npage:\n{}", self.page()));
         self.app.tree().to_wxml(node, PrintOptions::default())
     }
 
@@ -95,7 +110,11 @@ impl Run {
     /// No uncaught JS error and no tree operation that failed to apply.
     fn assert_clean(&self) {
         let errors: Vec<String> = self.app.errors().iter().map(ToString::to_string).collect();
-        assert!(errors.is_empty(), "uncaught errors:\n{}", errors.join("\n---\n"));
+        assert!(
+            errors.is_empty(),
+            "uncaught errors:\n{}",
+            errors.join("\n---\n")
+        );
         assert_eq!(self.app.tree_errors(), 0, "tree operations failed to apply");
     }
 }
@@ -281,7 +300,10 @@ fn lifecycle_and_navigation() {
 
     // wx.navigateTo with a URL relative to the current page.
     run.tap("#go-detail");
-    assert_eq!(run.app.page_stack(), ["pages/home/home", "pages/detail/detail"]);
+    assert_eq!(
+        run.app.page_stack(),
+        ["pages/home/home", "pages/detail/detail"]
+    );
     insta::assert_snapshot!("lifecycle_2_navigate_to", run.logs());
 
     run.tap("#go-back");
@@ -300,7 +322,10 @@ fn lifecycle_and_navigation() {
     // A non-tab page above a tab page: switchTab closes it; the tab page
     // under it is already hidden and is not hidden twice.
     run.navigate(Navigation::NavigateTo, "/pages/detail/detail?id=8");
-    assert_eq!(run.app.page_stack(), ["pages/home/home", "pages/detail/detail"]);
+    assert_eq!(
+        run.app.page_stack(),
+        ["pages/home/home", "pages/detail/detail"]
+    );
     run.tap("#go-tab2");
     assert_eq!(run.app.page_stack(), ["pages/tab2/tab2"]);
     insta::assert_snapshot!("lifecycle_6_switch_from_detail", run.logs());
@@ -325,10 +350,15 @@ fn page_events() {
     run.assert_clean();
     insta::assert_snapshot!("page_events_reach_bottom", run.page());
 
-    run.app.page_event("onPageScroll", serde_json::json!({ "scrollTop": 120 }));
-    run.app.page_event("onPullDownRefresh", serde_json::json!({}));
+    run.app
+        .page_event("onPageScroll", serde_json::json!({ "scrollTop": 120 }));
+    run.app
+        .page_event("onPullDownRefresh", serde_json::json!({}));
     run.assert_clean();
-    assert!(!run.app.ui().pull_down_refreshing, "the app stopped the refresh");
+    assert!(
+        !run.app.ui().pull_down_refreshing,
+        "the app stopped the refresh"
+    );
     insta::assert_snapshot!("page_events_refreshed", run.page());
     insta::assert_snapshot!("page_events_console", run.logs());
 
@@ -339,5 +369,8 @@ fn page_events() {
     run.assert_clean();
     insta::assert_snapshot!("page_events_start_pull_down", run.logs());
     insta::assert_snapshot!("page_events_start_pull_down_page", run.page());
-    assert!(!run.app.ui().pull_down_refreshing, "onPullDownRefresh stopped the refresh");
+    assert!(
+        !run.app.ui().pull_down_refreshing,
+        "onPullDownRefresh stopped the refresh"
+    );
 }

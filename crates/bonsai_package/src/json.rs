@@ -8,7 +8,11 @@ use serde::de::DeserializeOwned;
 /// Parses `source` as a `T`. Syntax and type errors are reported with the
 /// position serde_json found them at.
 pub fn parse_json<T: DeserializeOwned>(path: &str, source: &str) -> Result<T, Diagnostic> {
-    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    // Spans are into the file, byte order mark included.
+    let (bom, source) = match source.strip_prefix('\u{feff}') {
+        Some(rest) => ('\u{feff}'.len_utf8(), rest),
+        None => (0, source),
+    };
     serde_json::from_str(source).map_err(|err| {
         let code = match err.classify() {
             serde_json::error::Category::Data => "json::type",
@@ -36,7 +40,7 @@ pub fn parse_json<T: DeserializeOwned>(path: &str, source: &str) -> Result<T, Di
                 .chars()
                 .next()
                 .map_or(offset, |c| offset + c.len_utf8());
-            diagnostic = diagnostic.with_span(Span::new(offset, end));
+            diagnostic = diagnostic.with_span(Span::new(bom + offset, bom + end));
         }
         diagnostic
     })
@@ -59,6 +63,14 @@ mod tests {
     fn bom_is_accepted() {
         let v: Value = parse_json("a.json", "\u{feff}{\"a\":1}").unwrap();
         assert_eq!(v["a"], 1);
+    }
+
+    #[test]
+    fn errors_after_a_bom_are_positioned_in_the_file() {
+        let src = "\u{feff}{\"a\": }";
+        let err = parse_json::<Value>("a.json", src).unwrap_err();
+        assert_eq!(err.span, Some(Span::new(9, 10)));
+        assert_eq!(&src[err.span.unwrap().range()], "}");
     }
 
     #[test]

@@ -101,7 +101,10 @@ impl NodeTree {
         self.nodes
             .get_mut(id as usize)
             .and_then(Option::as_mut)
-            .ok_or(TreeError { node: id, reason: "no such node" })
+            .ok_or(TreeError {
+                node: id,
+                reason: "no such node",
+            })
     }
 
     /// Live nodes, in id order.
@@ -133,15 +136,26 @@ impl NodeTree {
 
     fn position(&self, parent: NodeId, child: NodeId) -> Result<usize, TreeError> {
         self.get(parent)
-            .ok_or(TreeError { node: parent, reason: "no such node" })?
+            .ok_or(TreeError {
+                node: parent,
+                reason: "no such node",
+            })?
             .children
             .iter()
             .position(|&c| c == child)
-            .ok_or(TreeError { node: child, reason: "not a child of the given parent" })
+            .ok_or(TreeError {
+                node: child,
+                reason: "not a child of the given parent",
+            })
     }
 
     /// Inserts `children` into `parent` at `index`, detaching them first.
-    fn adopt(&mut self, parent: NodeId, index: usize, children: &[NodeId]) -> Result<(), TreeError> {
+    fn adopt(
+        &mut self,
+        parent: NodeId,
+        index: usize,
+        children: &[NodeId],
+    ) -> Result<(), TreeError> {
         self.get_mut(parent)?;
         for &child in children {
             self.get_mut(child)?;
@@ -157,12 +171,30 @@ impl NodeTree {
     }
 
     fn take_children(&mut self, fragment: NodeId) -> Result<Vec<NodeId>, TreeError> {
-        Ok(self.get(fragment).ok_or(TreeError { node: fragment, reason: "no such node" })?.children.clone())
+        Ok(self
+            .get(fragment)
+            .ok_or(TreeError {
+                node: fragment,
+                reason: "no such node",
+            })?
+            .children
+            .clone())
     }
 
-    fn remove_range(&mut self, parent: NodeId, before: NodeId, count: u32) -> Result<usize, TreeError> {
+    fn remove_range(
+        &mut self,
+        parent: NodeId,
+        before: NodeId,
+        count: u32,
+    ) -> Result<usize, TreeError> {
         let start = self.position(parent, before)?;
-        let list = &self.get(parent).ok_or(TreeError { node: parent, reason: "no such node" })?.children;
+        let list = &self
+            .get(parent)
+            .ok_or(TreeError {
+                node: parent,
+                reason: "no such node",
+            })?
+            .children;
         let end = (start + count as usize).min(list.len());
         let removed: Vec<NodeId> = list[start..end].to_vec();
         for child in removed {
@@ -176,15 +208,24 @@ impl NodeTree {
         match op {
             TreeOp::CreateElement { id, tag, styling } => self.insert(Node::new(
                 *id,
-                NodeKind::Element { tag: tag.clone(), styling: styling.clone() },
+                NodeKind::Element {
+                    tag: tag.clone(),
+                    styling: styling.clone(),
+                },
             )),
-            TreeOp::CreateText { id, text } => self.insert(Node::new(*id, NodeKind::Text(text.clone()))),
+            TreeOp::CreateText { id, text } => {
+                self.insert(Node::new(*id, NodeKind::Text(text.clone())))
+            }
             TreeOp::CreateFragment { id } => self.insert(Node::new(*id, NodeKind::Fragment)),
             TreeOp::AppendChild { parent, child } => {
                 let end = self.get(*parent).map_or(0, |p| p.children.len());
                 self.adopt(*parent, end, &[*child])?;
             }
-            TreeOp::InsertBefore { parent, child, before } => {
+            TreeOp::InsertBefore {
+                parent,
+                child,
+                before,
+            } => {
                 // Validate before detaching, so a bad op changes nothing.
                 self.position(*parent, *before)?;
                 self.detach(*child)?;
@@ -199,7 +240,12 @@ impl NodeTree {
                 self.detach(*old)?;
                 self.adopt(*parent, index, &[*child])?;
             }
-            TreeOp::SpliceBefore { parent, before, delete_count, list } => {
+            TreeOp::SpliceBefore {
+                parent,
+                before,
+                delete_count,
+                list,
+            } => {
                 let moved = self.take_children(*list)?;
                 let index = if *delete_count == 0 {
                     self.position(*parent, *before)?
@@ -213,7 +259,11 @@ impl NodeTree {
                 let end = self.get(*parent).map_or(0, |p| p.children.len());
                 self.adopt(*parent, end, &moved)?;
             }
-            TreeOp::SpliceRemove { parent, before, delete_count } => {
+            TreeOp::SpliceRemove {
+                parent,
+                before,
+                delete_count,
+            } => {
                 self.remove_range(*parent, *before, *delete_count)?;
             }
             TreeOp::Release { id } => self.release(*id),
@@ -227,18 +277,27 @@ impl NodeTree {
                 }
             }
             TreeOp::RemoveClass { id, class, scope } => {
-                self.get_mut(*id)?.classes.retain(|(c, s)| !(c == class && s == scope));
+                self.get_mut(*id)?
+                    .classes
+                    .retain(|(c, s)| !(c == class && s == scope));
             }
             TreeOp::ClearClasses { id } => self.get_mut(*id)?.classes.clear(),
             TreeOp::SetAttribute { id, name, value } => {
-                self.get_mut(*id)?.attributes.insert(name.clone(), value.clone());
+                self.get_mut(*id)?
+                    .attributes
+                    .insert(name.clone(), value.clone());
             }
             TreeOp::RemoveAttribute { id, name } => {
                 self.get_mut(*id)?.attributes.remove(name);
             }
             TreeOp::SetText { id, text } => match &mut self.get_mut(*id)?.kind {
                 NodeKind::Text(t) => t.clone_from(text),
-                _ => return Err(TreeError { node: *id, reason: "setText on a non-text node" }),
+                _ => {
+                    return Err(TreeError {
+                        node: *id,
+                        reason: "setText on a non-text node",
+                    });
+                }
             },
             TreeOp::SetListener { id, event, .. } => {
                 let node = self.get_mut(*id)?;
@@ -309,9 +368,12 @@ impl NodeTree {
 
     /// Ancestors of a node, nearest first.
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = &Node> {
-        std::iter::successors(self.get(id).and_then(|n| n.parent).and_then(|p| self.get(p)), |n| {
-            n.parent.and_then(|p| self.get(p))
-        })
+        std::iter::successors(
+            self.get(id)
+                .and_then(|n| n.parent)
+                .and_then(|p| self.get(p)),
+            |n| n.parent.and_then(|p| self.get(p)),
+        )
     }
 }
 

@@ -58,7 +58,9 @@ impl Selector {
                     match chars.peek().copied() {
                         Some('#') | Some('.') => {
                             let sigil = chars.next();
-                            let name: String = std::iter::from_fn(|| chars.next_if(|c| is_name_char(*c))).collect();
+                            let name: String =
+                                std::iter::from_fn(|| chars.next_if(|c| is_name_char(*c)))
+                                    .collect();
                             if name.is_empty() {
                                 return Err(fail("expected a name after `#` or `.`"));
                             }
@@ -70,18 +72,25 @@ impl Selector {
                         }
                         Some('[') => {
                             chars.next();
-                            let inner: String = std::iter::from_fn(|| chars.next_if(|c| *c != ']')).collect();
+                            let inner: String =
+                                std::iter::from_fn(|| chars.next_if(|c| *c != ']')).collect();
                             if chars.next() != Some(']') {
                                 return Err(fail("unclosed `[`"));
                             }
                             let (name, value) = match inner.split_once('=') {
-                                Some((n, v)) => (n.trim().to_owned(), Some(v.trim().trim_matches(['"', '\'']).to_owned())),
+                                Some((n, v)) => (
+                                    n.trim().to_owned(),
+                                    Some(v.trim().trim_matches(['"', '\'']).to_owned()),
+                                ),
                                 None => (inner.trim().to_owned(), None),
                             };
                             compound.attributes.push((name, value));
                         }
                         Some(c) if is_name_char(c) || c == '*' => {
-                            let name: String = std::iter::from_fn(|| chars.next_if(|c| is_name_char(*c) || *c == '*')).collect();
+                            let name: String = std::iter::from_fn(|| {
+                                chars.next_if(|c| is_name_char(*c) || *c == '*')
+                            })
+                            .collect();
                             if name != "*" {
                                 compound.tag = Some(name);
                             }
@@ -129,14 +138,17 @@ fn matches_compound(node: &Node, compound: &Compound) -> bool {
     if !compound.classes.iter().all(|c| node.has_class(c)) {
         return false;
     }
-    compound.attributes.iter().all(|(name, value)| match (node.attribute(name), value) {
-        (Some(_), None) => true,
-        (Some(actual), Some(expected)) => match actual {
-            serde_json::Value::String(s) => s == expected,
-            other => &other.to_string() == expected,
-        },
-        (None, _) => false,
-    })
+    compound
+        .attributes
+        .iter()
+        .all(|(name, value)| match (node.attribute(name), value) {
+            (Some(_), None) => true,
+            (Some(actual), Some(expected)) => match actual {
+                serde_json::Value::String(s) => s == expected,
+                other => &other.to_string() == expected,
+            },
+            (None, _) => false,
+        })
 }
 
 impl NodeTree {
@@ -144,7 +156,9 @@ impl NodeTree {
         let Some(((combinator, compound), rest)) = chain.split_last() else {
             return true;
         };
-        let Some(node) = self.get(id) else { return false };
+        let Some(node) = self.get(id) else {
+            return false;
+        };
         if !matches_compound(node, compound) {
             return false;
         }
@@ -161,7 +175,12 @@ impl NodeTree {
     pub fn select_all(&self, root: NodeId, selector: &Selector) -> Vec<NodeId> {
         self.descendants(root)
             .into_iter()
-            .filter(|&id| selector.groups.iter().any(|chain| self.matches_chain(id, chain)))
+            .filter(|&id| {
+                selector
+                    .groups
+                    .iter()
+                    .any(|chain| self.matches_chain(id, chain))
+            })
             .collect()
     }
 

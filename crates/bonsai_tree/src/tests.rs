@@ -51,24 +51,73 @@ fn prints_wxml() {
 #[test]
 fn splices_and_removes() {
     let mut tree = sample();
-    tree.apply(&TreeOp::SpliceRemove { parent: 3, before: 5, delete_count: 1 }).unwrap();
+    tree.apply(&TreeOp::SpliceRemove {
+        parent: 3,
+        before: 5,
+        delete_count: 1,
+    })
+    .unwrap();
     assert_eq!(tree.text_content(3), "two");
     tree.apply(&TreeOp::CreateFragment { id: 9 }).unwrap();
-    tree.apply(&TreeOp::CreateText { id: 10, text: "zero".into() }).unwrap();
-    tree.apply(&TreeOp::AppendChild { parent: 9, child: 10 }).unwrap();
-    tree.apply(&TreeOp::SpliceBefore { parent: 3, before: 7, delete_count: 0, list: 9 }).unwrap();
+    tree.apply(&TreeOp::CreateText {
+        id: 10,
+        text: "zero".into(),
+    })
+    .unwrap();
+    tree.apply(&TreeOp::AppendChild {
+        parent: 9,
+        child: 10,
+    })
+    .unwrap();
+    tree.apply(&TreeOp::SpliceBefore {
+        parent: 3,
+        before: 7,
+        delete_count: 0,
+        list: 9,
+    })
+    .unwrap();
     assert_eq!(tree.text_content(3), "zerotwo");
-    tree.apply(&TreeOp::SetText { id: 10, text: "0".into() }).unwrap();
+    tree.apply(&TreeOp::SetText {
+        id: 10,
+        text: "0".into(),
+    })
+    .unwrap();
     assert_eq!(tree.text_content(1), "0two");
 }
 
 #[test]
 fn bad_ops_are_errors_not_panics() {
     let mut tree = sample();
-    assert!(tree.apply(&TreeOp::AppendChild { parent: 99, child: 3 }).is_err());
-    assert!(tree.apply(&TreeOp::InsertBefore { parent: 2, child: 5, before: 99 }).is_err());
-    assert!(tree.apply(&TreeOp::SetText { id: 3, text: "x".into() }).is_err());
-    assert!(tree.apply(&TreeOp::SpliceRemove { parent: 2, before: 6, delete_count: 9 }).is_err());
+    assert!(
+        tree.apply(&TreeOp::AppendChild {
+            parent: 99,
+            child: 3
+        })
+        .is_err()
+    );
+    assert!(
+        tree.apply(&TreeOp::InsertBefore {
+            parent: 2,
+            child: 5,
+            before: 99
+        })
+        .is_err()
+    );
+    assert!(
+        tree.apply(&TreeOp::SetText {
+            id: 3,
+            text: "x".into()
+        })
+        .is_err()
+    );
+    assert!(
+        tree.apply(&TreeOp::SpliceRemove {
+            parent: 2,
+            before: 6,
+            delete_count: 9
+        })
+        .is_err()
+    );
     assert_eq!(tree.text_content(1), "onetwo");
 }
 

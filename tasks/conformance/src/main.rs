@@ -26,10 +26,26 @@ struct Library {
 
 const WUX_EXAMPLE: &str = "wux-weapp-3.11.3/package/example";
 const LIBRARIES: [Library; 4] = [
-    Library { title: "tdesign-miniprogram 1.16.0", npm_name: "tdesign-miniprogram", dir: "tdesign-miniprogram-1.16.0/package/miniprogram_dist" },
-    Library { title: "@vant/weapp 1.11.7", npm_name: "@vant/weapp", dir: "vant-weapp-1.11.7/package/dist" },
-    Library { title: "weui-miniprogram 1.5.6", npm_name: "weui-miniprogram", dir: "weui-miniprogram-1.5.6/package/miniprogram_dist" },
-    Library { title: "antd-mini 3.4.3 (compiled/wechat)", npm_name: "antd-mini", dir: "antd-mini-3.4.3/package/compiled/wechat/src" },
+    Library {
+        title: "tdesign-miniprogram 1.16.0",
+        npm_name: "tdesign-miniprogram",
+        dir: "tdesign-miniprogram-1.16.0/package/miniprogram_dist",
+    },
+    Library {
+        title: "@vant/weapp 1.11.7",
+        npm_name: "@vant/weapp",
+        dir: "vant-weapp-1.11.7/package/dist",
+    },
+    Library {
+        title: "weui-miniprogram 1.5.6",
+        npm_name: "weui-miniprogram",
+        dir: "weui-miniprogram-1.5.6/package/miniprogram_dist",
+    },
+    Library {
+        title: "antd-mini 3.4.3 (compiled/wechat)",
+        npm_name: "antd-mini",
+        dir: "antd-mini-3.4.3/package/compiled/wechat/src",
+    },
 ];
 
 /// One page or component run.
@@ -73,20 +89,29 @@ fn run() -> anyhow::Result<bool> {
     if !status.success() {
         bail!("fetching the corpus failed");
     }
-    let mut suites = vec![run_app(&corpus.join(WUX_EXAMPLE), "wux-weapp 3.11.3 example (pages)")?];
+    let mut suites = vec![run_app(
+        &corpus.join(WUX_EXAMPLE),
+        "wux-weapp 3.11.3 example (pages)",
+    )?];
     for library in &LIBRARIES {
         suites.push(run_library(&corpus.join(library.dir), library)?);
     }
     let report = render(&suites);
     let path = repo_root().join("tasks/conformance/report.md");
     for suite in &suites {
-        let passed = suite.outcomes.iter().filter(|o| o.failure.is_none()).count();
+        let passed = suite
+            .outcomes
+            .iter()
+            .filter(|o| o.failure.is_none())
+            .count();
         println!("{}: {passed}/{}", suite.title, suite.outcomes.len());
     }
     if check {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != report {
-            eprintln!("the conformance report changed; run `cargo run -p conformance` and review the diff");
+            eprintln!(
+                "the conformance report changed; run `cargo run -p conformance` and review the diff"
+            );
             return Ok(false);
         }
         return Ok(true);
@@ -113,13 +138,19 @@ fn run_page(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
         Ok(instance) => instance,
         Err(err) => return Some(err.to_string()),
     };
-    instance.launch(&LaunchOptions { url: Some(page.to_owned()), ..LaunchOptions::default() });
+    instance.launch(&LaunchOptions {
+        url: Some(page.to_owned()),
+        ..LaunchOptions::default()
+    });
     instance.advance(100);
     if let Some(error) = instance.errors().first() {
         return Some(first_line(&error.to_string()));
     }
     if instance.tree_errors() > 0 {
-        return Some(format!("{} tree operations did not apply", instance.tree_errors()));
+        return Some(format!(
+            "{} tree operations did not apply",
+            instance.tree_errors()
+        ));
     }
     if !instance.current_page_ready() {
         return Some("onReady was not reached".to_owned());
@@ -134,7 +165,10 @@ fn first_line(text: &str) -> String {
     let mut rest = line;
     while let Some(i) = rest.find("0x") {
         out.push_str(&rest[..i]);
-        let hex = rest[i + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+        let hex = rest[i + 2..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .count();
         out.push_str("0x…");
         rest = &rest[i + 2 + hex..];
     }
@@ -148,9 +182,15 @@ fn run_app(dir: &Path, title: &str) -> anyhow::Result<Suite> {
     let pages: Vec<String> = app.packages.iter().flat_map(|p| p.pages.clone()).collect();
     let outcomes = pages
         .iter()
-        .map(|page| Outcome { name: page.clone(), failure: run_page(&app, page) })
+        .map(|page| Outcome {
+            name: page.clone(),
+            failure: run_page(&app, page),
+        })
         .collect();
-    Ok(Suite { title: title.to_owned(), outcomes })
+    Ok(Suite {
+        title: title.to_owned(),
+        outcomes,
+    })
 }
 
 /// A generated app with one page per library component, each rendering the
@@ -159,12 +199,19 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
     let library_files = read_dir(dir, InputLimits::default())?;
     let (manifest, _) = bonsai_package::load(
         &library_files,
-        &LoadOptions { mode: LoadMode::Components, library_name: Some(library.npm_name.to_owned()), ..LoadOptions::default() },
+        &LoadOptions {
+            mode: LoadMode::Components,
+            library_name: Some(library.npm_name.to_owned()),
+            ..LoadOptions::default()
+        },
     );
     let components: Vec<String> = manifest.components.keys().cloned().collect();
     let mut files = PackageFiles::new();
     for (path, content) in library_files.iter() {
-        files.insert(format!("miniprogram_npm/{}/{path}", library.npm_name), content.to_vec());
+        files.insert(
+            format!("miniprogram_npm/{}/{path}", library.npm_name),
+            content.to_vec(),
+        );
     }
     let mut pages = Vec::new();
     for (index, component) in components.iter().enumerate() {
@@ -175,15 +222,24 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
         files.insert(format!("{page}.js"), "Page({})");
         pages.push(page);
     }
-    files.insert("app.json", serde_json::json!({ "pages": pages }).to_string());
+    files.insert(
+        "app.json",
+        serde_json::json!({ "pages": pages }).to_string(),
+    );
     files.insert("app.js", "App({})");
     let app = compile(&files)?;
     let outcomes = components
         .iter()
         .zip(&pages)
-        .map(|(component, page)| Outcome { name: component.clone(), failure: run_page(&app, page) })
+        .map(|(component, page)| Outcome {
+            name: component.clone(),
+            failure: run_page(&app, page),
+        })
         .collect();
-    Ok(Suite { title: library.title.to_owned(), outcomes })
+    Ok(Suite {
+        title: library.title.to_owned(),
+        outcomes,
+    })
 }
 
 fn render(suites: &[Suite]) -> String {
@@ -191,17 +247,35 @@ fn render(suites: &[Suite]) -> String {
         "# Conformance\n\nGenerated by `cargo run -p conformance`; do not edit. A page passes when it reaches\n`onReady` with no uncaught JS error; a library component passes when a page rendering it\nwith default props does.\n\n| suite | passed |\n| --- | --- |\n",
     );
     for suite in suites {
-        let passed = suite.outcomes.iter().filter(|o| o.failure.is_none()).count();
-        let _ = writeln!(out, "| {} | {passed}/{} |", suite.title, suite.outcomes.len());
+        let passed = suite
+            .outcomes
+            .iter()
+            .filter(|o| o.failure.is_none())
+            .count();
+        let _ = writeln!(
+            out,
+            "| {} | {passed}/{} |",
+            suite.title,
+            suite.outcomes.len()
+        );
     }
     for suite in suites {
-        let failures: Vec<&Outcome> = suite.outcomes.iter().filter(|o| o.failure.is_some()).collect();
+        let failures: Vec<&Outcome> = suite
+            .outcomes
+            .iter()
+            .filter(|o| o.failure.is_some())
+            .collect();
         if failures.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n## {}: failures\n", suite.title);
         for outcome in failures {
-            let _ = writeln!(out, "- `{}`: {}", outcome.name, outcome.failure.as_deref().unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                outcome.name,
+                outcome.failure.as_deref().unwrap_or_default()
+            );
         }
     }
     out

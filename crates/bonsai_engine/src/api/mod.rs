@@ -58,7 +58,11 @@ impl std::fmt::Debug for ApiSpec {
 
 /// Deserializes an API's options, turning a type error into WeChat's wording.
 pub(crate) fn options<T: DeserializeOwned>(args: Value) -> Result<T, String> {
-    let args = if args.is_null() { Value::Object(Default::default()) } else { args };
+    let args = if args.is_null() {
+        Value::Object(Default::default())
+    } else {
+        args
+    };
     serde_json::from_value(args).map_err(|e| format!("parameter error: {e}"))
 }
 
@@ -81,9 +85,10 @@ pub(crate) fn spec(name: &str) -> Option<&'static ApiSpec> {
 pub(crate) fn call(state: &mut HostState, name: &str, args: &str) -> String {
     let outcome = match spec(name) {
         None => Err("not supported".to_owned()),
-        Some(spec) if !state.grant.allows(spec.capability) => {
-            Err(format!("permission denied: this app may not use {:?} APIs", spec.capability))
-        }
+        Some(spec) if !state.grant.allows(spec.capability) => Err(format!(
+            "permission denied: this app may not use {:?} APIs",
+            spec.capability
+        )),
         Some(spec) => match serde_json::from_str::<Value>(args) {
             Ok(args) => (spec.handler)(state, args),
             Err(e) => Err(format!("parameter error: {e}")),

@@ -32,19 +32,25 @@ fn window_info(state: &mut HostState, _: Value) -> ApiResult {
 
 fn device_info(state: &mut HostState, _: Value) -> ApiResult {
     let d = &state.device;
-    Ok(json!({ "brand": d.brand, "model": d.model, "system": d.system, "platform": d.platform, "abi": "arm64", "benchmarkLevel": 1 }))
+    Ok(
+        json!({ "brand": d.brand, "model": d.model, "system": d.system, "platform": d.platform, "abi": "arm64", "benchmarkLevel": 1 }),
+    )
 }
 
 fn app_base_info(state: &mut HostState, _: Value) -> ApiResult {
     let d = &state.device;
-    Ok(json!({ "SDKVersion": d.sdk_version, "language": d.language, "version": d.version, "theme": d.theme, "enableDebug": false, "host": { "env": "WeChat" } }))
+    Ok(
+        json!({ "SDKVersion": d.sdk_version, "language": d.language, "version": d.version, "theme": d.theme, "enableDebug": false, "host": { "env": "WeChat" } }),
+    )
 }
 
 fn menu_button(state: &mut HostState, _: Value) -> ApiResult {
     let d = &state.device;
     let top = d.status_bar_height + 4;
     let right = d.window_width - 7;
-    Ok(json!({ "width": 87, "height": 32, "top": top, "bottom": top + 32, "left": right - 87, "right": right }))
+    Ok(
+        json!({ "width": 87, "height": 32, "top": top, "bottom": top + 32, "left": right - 87, "right": right }),
+    )
 }
 
 fn account_info(state: &mut HostState, _: Value) -> ApiResult {
@@ -89,7 +95,12 @@ fn set_storage(state: &mut HostState, args: Value) -> ApiResult {
     if key.len() + encoded.len() > MAX_KEY_BYTES {
         return Err("exceed max size of a single key (1MB)".to_owned());
     }
-    let used: usize = state.storage.iter().filter(|(k, _)| **k != key).map(|(k, v)| k.len() + v.len()).sum();
+    let used: usize = state
+        .storage
+        .iter()
+        .filter(|(k, _)| **k != key)
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
     if used + key.len() + encoded.len() > MAX_TOTAL_BYTES {
         return Err("exceed storage max size 10MB".to_owned());
     }
@@ -100,7 +111,9 @@ fn set_storage(state: &mut HostState, args: Value) -> ApiResult {
 fn get_storage(state: &mut HostState, args: Value) -> ApiResult {
     let KeyOptions { key } = options(positional(args, &["key"]))?;
     match state.storage.get(&key) {
-        Some(encoded) => Ok(json!({ "data": serde_json::from_str::<Value>(encoded).unwrap_or(Value::Null) })),
+        Some(encoded) => {
+            Ok(json!({ "data": serde_json::from_str::<Value>(encoded).unwrap_or(Value::Null) }))
+        }
         None => Err("data not found".to_owned()),
     }
 }
@@ -133,7 +146,12 @@ fn storage_info(state: &mut HostState, _: Value) -> ApiResult {
 pub(super) fn apis() -> Vec<ApiSpec> {
     use ApiKind::{Async, Sync};
     use Capability::{Storage, System};
-    let api = |name, kind, capability, handler| ApiSpec { name, kind, capability, handler };
+    let api = |name, kind, capability, handler| ApiSpec {
+        name,
+        kind,
+        capability,
+        handler,
+    };
     vec![
         api("getSystemInfoSync", Sync, System, system_info),
         api("getSystemInfo", Async, System, system_info),

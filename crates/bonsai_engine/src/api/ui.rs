@@ -124,7 +124,12 @@ fn hide_bar_loading(state: &mut HostState, _: Value) -> ApiResult {
 pub(super) fn apis() -> Vec<ApiSpec> {
     use ApiKind::Async;
     use Capability::Ui;
-    let api = |name, handler| ApiSpec { name, kind: Async, capability: Ui, handler };
+    let api = |name, handler| ApiSpec {
+        name,
+        kind: Async,
+        capability: Ui,
+        handler,
+    };
     vec![
         api("showToast", show_toast),
         api("showLoading", show_loading),
