@@ -15,6 +15,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+// Compiling a package allocates many small strings and trees; mimalloc is
+// measurably faster at that than the system allocator (`bonsai bench compile`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bonsai",
