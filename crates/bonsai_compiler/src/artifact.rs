@@ -55,6 +55,9 @@ pub struct CompiledComponent {
     pub style: Option<String>,
     /// `usingComponents`, resolved: `/dist/button/index` or `plugin://…`.
     pub using: BTreeMap<String, String>,
+    /// `componentGenerics` defaults, resolved like `using`.
+    #[serde(default)]
+    pub generic_defaults: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -103,17 +103,17 @@ impl Compiler {
             .components
             .values()
             .map(|entry| {
-                let using = entry
-                    .using
-                    .iter()
-                    .map(|(tag, target)| {
-                        let target = match target {
-                            ResolvedComponent::Module(m) => format!("/{m}"),
-                            ResolvedComponent::Plugin(p) => p.clone(),
-                        };
-                        (tag.clone(), target)
-                    })
-                    .collect();
+                let absolute = |map: &BTreeMap<String, ResolvedComponent>| -> BTreeMap<String, String> {
+                    map.iter()
+                        .map(|(tag, target)| {
+                            let target = match target {
+                                ResolvedComponent::Module(m) => format!("/{m}"),
+                                ResolvedComponent::Plugin(p) => p.clone(),
+                            };
+                            (tag.clone(), target)
+                        })
+                        .collect()
+                };
                 let compiled = CompiledComponent {
                     kind: entry.kind,
                     config: serde_json::to_value(&entry.config).unwrap_or_default(),
@@ -123,7 +123,8 @@ impl Compiler {
                         .as_ref()
                         .map(|t| bonsai_wxml::template_key(t).to_owned()),
                     style: entry.style.clone(),
-                    using,
+                    using: absolute(&entry.using),
+                    generic_defaults: absolute(&entry.generic_defaults),
                 };
                 (entry.path.clone(), compiled)
             })

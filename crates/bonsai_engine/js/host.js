@@ -255,6 +255,70 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   global.getRegExp = (pattern, flags) => new RegExp(pattern, flags);
   global.getDate = (...args) => new Date(...args);
 
+  // ---- WXS instances ------------------------------------------------------------
+  //
+  // WXS handlers receive ComponentDescriptors: `ownerInstance` for the
+  // component that owns the template, `event.instance` / the fourth argument
+  // of a `change:` observer for the element. The compiled templates route
+  // both through `Q.A` (change observers) and `Q.C` (event listeners), which
+  // bonsai_wxml points at the two functions below.
+  const descriptors = new WeakMap();
+  const styleText = (style) => (typeof style === 'string' ? style : Object.entries(style || {})
+    .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}:${typeof v === 'number' ? `${v}px` : v}`)
+    .join(';'));
+  const descriptorOf = (elem) => {
+    if (!elem || typeof elem !== 'object') return null;
+    const cached = descriptors.get(elem);
+    if (cached) return cached;
+    // A glass-easel component has a method caller; a method caller is one.
+    const caller = typeof elem.getMethodCaller === 'function' ? elem.getMethodCaller() : elem;
+    const state = {};
+    const query = (selector, all) => {
+      const root = typeof elem.getShadowRoot === 'function' && elem.getShadowRoot() ? elem.getShadowRoot() : elem;
+      if (all) return (root.querySelectorAll ? root.querySelectorAll(selector) : []).map(descriptorOf);
+      return descriptorOf(root.querySelector ? root.querySelector(selector) : null);
+    };
+    const descriptor = {
+      selectComponent: (selector) => query(selector, false),
+      selectAllComponents: (selector) => query(selector, true),
+      setStyle(style) {
+        if (typeof elem.setNodeStyle === 'function') elem.setNodeStyle(styleText(style));
+        return descriptor;
+      },
+      addClass(name) { if (elem.classList) elem.classList.toggle(name, true); return descriptor; },
+      removeClass(name) { if (elem.classList) elem.classList.toggle(name, false); return descriptor; },
+      hasClass: (name) => Boolean(elem.classList && elem.classList.contains(name)),
+      getDataset: () => elem.dataset || {},
+      getState: () => state,
+      callMethod(name, args) {
+        const fn = caller && caller[name];
+        if (typeof fn === 'function') return fn.call(caller, args);
+        return undefined;
+      },
+      triggerEvent(name, detail) {
+        if (caller && typeof caller.triggerEvent === 'function') caller.triggerEvent(name, detail);
+      },
+      requestAnimationFrame: (fn) => setTimeout(fn, 16),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (id) => clearTimer(id),
+      getComputedStyle: () => ({}),
+    };
+    descriptors.set(elem, descriptor);
+    return descriptor;
+  };
+  global.__bonsaiWxsChangeObserver = (listener) => (typeof listener !== 'function' ? listener
+    : function changeObserver(newValue, oldValue, host, elem) {
+      return listener.call(this, newValue, oldValue, descriptorOf(host), descriptorOf(elem));
+    });
+  global.__bonsaiWxsEventListener = (caller, event, listener) => {
+    const isMethod = caller && Object.keys(caller).some((key) => caller[key] === listener);
+    if (isMethod || typeof caller !== 'object' || !caller) return listener.apply(caller, [event]);
+    if (event && event.currentTarget && typeof event.currentTarget === 'object') {
+      event.instance = descriptorOf(event.currentTarget);
+    }
+    return listener.call(caller, event, descriptorOf(caller));
+  };
+
   // ---- modules ----------------------------------------------------------------
 
   const moduleCache = new Map();
@@ -388,10 +452,19 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     registered.add(path);
     const entry = components[path];
     if (!entry) throw new Error(`component "${path}" is not in the package`);
-    for (const target of Object.values(entry.using)) {
+    const generics = entry.genericDefaults || {};
+    for (const target of Object.values(entry.using).concat(Object.values(generics))) {
       if (target.startsWith('/')) register(target.slice(1));
     }
     const config = Object.assign({}, entry.config, { usingComponents: entry.using });
+    if (config.componentGenerics) {
+      // Defaults resolved like usingComponents; a host's generic:x= still wins.
+      const resolved = {};
+      for (const [name, value] of Object.entries(config.componentGenerics)) {
+        resolved[name] = generics[name] ? { default: generics[name] } : value;
+      }
+      config.componentGenerics = resolved;
+    }
     if (entry.kind === 'component' && config.component === undefined) config.component = true;
     codeSpace.addComponentStaticConfig(path, config);
     if (!entry.script) return;
@@ -515,6 +588,13 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     callPage(page, 'onLoad', [page.query]);
     showPage(page);
     setTimeout(() => {
+      // Components are ready after the first render, innermost first, then the page.
+      const components = [];
+      glassEasel.ElementIterator.create(page.component, 'composed-descendants-root-last', glassEasel.Component)
+        .forEach((component) => { if (component !== page.component) components.push(component); });
+      for (const component of components) {
+        guarded(`${component.is} ready`, () => component.triggerLifetime('ready', []));
+      }
       callPage(page, 'onReady');
       page.ready = true;
     }, 0);
@@ -548,8 +628,10 @@ export default function createHost(native, glassEasel, adapter, manifest) {
         // switchTab and reLaunch close every page; tab pages stay alive (hidden).
         while (stack.length) {
           const page = stack.pop();
-          if (tabBarList.includes(page.path) && kind === 'switchTab') hidePage(page);
-          else { unloadPage(page); tabPages.delete(page.path); }
+          if (tabBarList.includes(page.path) && kind === 'switchTab') {
+            // Only the visible page gets onHide; tab pages below it already did.
+            if (page === current) hidePage(page);
+          } else { unloadPage(page); tabPages.delete(page.path); }
         }
       }
     }
@@ -643,9 +725,29 @@ export default function createHost(native, glassEasel, adapter, manifest) {
           const real = owner.createSelectorQuery();
           for (const call of calls) {
             const ref = call.kind === 'selectViewport' ? real.selectViewport() : real[call.kind](call.selector);
-            for (const [method, args] of call.fields) ref[method](...args);
+            for (const [method, args] of call.fields) {
+              // `node` is answered below; the adapter has no node support.
+              if (method !== 'node') ref[method](...args);
+              else ref.fields({ id: true });
+            }
           }
-          real.exec(callback);
+          real.exec((results) => {
+            calls.forEach((call, index) => {
+              if (!call.fields.some(([method, args]) => method === 'node' || (method === 'fields' && args[0] && args[0].node))) return;
+              const found = queryElements(owner, call.selector, call.kind === 'selectAll');
+              const nodes = found.map((e) => {
+                const backendElement = e.getBackendElement && e.getBackendElement();
+                return backendElement ? (backendElement.tag === 'canvas' ? headlessCanvas(backendElement) : {}) : null;
+              });
+              const attach = (entry, node) => (entry && typeof entry === 'object' ? Object.assign(entry, { node }) : entry);
+              if (call.kind === 'selectAll') results[index] = (results[index] || []).map((entry, i) => attach(entry, nodes[i]));
+              else results[index] = attach(results[index] || {}, nodes[0]);
+              for (const [method, args] of call.fields) {
+                if (method === 'node' && typeof args[0] === 'function') guarded('node callback', args[0], undefined, [results[index]]);
+              }
+            });
+            if (typeof callback === 'function') callback(results);
+          });
         }, 0);
         return query;
       },
@@ -662,6 +764,21 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     return query;
   };
   define('createSelectorQuery', deferredQuery);
+  // The glass-easel elements a selector picks inside `caller`'s component.
+  const queryElements = (caller, selector, all) => {
+    const page = top();
+    let component = page && page.caller === caller ? page.component : null;
+    if (!component && page) {
+      glassEasel.ElementIterator.create(page.component, 'composed-descendants-root-first', glassEasel.Component)
+        .forEach((c) => {
+          if (c.getMethodCaller() === caller) { component = c; return false; }
+          return true;
+        });
+    }
+    const root = component && component.getShadowRoot();
+    if (!root || !selector) return [];
+    return all ? root.querySelectorAll(selector) : [root.querySelector(selector)].filter(Boolean);
+  };
   define('createIntersectionObserver', (component, options) => {
     const owner = component && typeof component.createIntersectionObserver === 'function' ? component : top().caller;
     return owner.createIntersectionObserver(component === owner ? options : component);
@@ -714,6 +831,11 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }
   // APIs that return an object (a manager, a context, a task) are
   // synchronous in WeChat, so they fail by throwing, like `…Sync` ones.
+  // Starting a refresh from code runs the page's handler, as a pull does.
+  asyncApi('startPullDownRefresh', () => {
+    callRust('startPullDownRefresh', null);
+    setTimeout(() => { if (top()) callPage(top(), 'onPullDownRefresh'); }, 0);
+  });
   const returnsObject = (name) => /Sync$/.test(name) || /^(create|get)\w*(Manager|Context|Task|Observer|Recorder|Player)$/.test(name);
   const unsupported = (name) => (options) => {
     const errMsg = `${name}:fail not supported`;

@@ -385,7 +385,7 @@ fn host_manifest(
         .map(|(path, c)| {
             (
                 path.clone(),
-                json!({ "kind": c.kind, "config": c.config, "using": c.using, "script": c.script }),
+                json!({ "kind": c.kind, "config": c.config, "using": c.using, "genericDefaults": c.generic_defaults, "script": c.script }),
             )
         })
         .collect();

@@ -85,10 +85,6 @@ impl Run {
         self.app.page_wxml(PrintOptions::default())
     }
 
-    fn page_with_attributes(&self) -> String {
-        self.app.page_wxml(PrintOptions { attributes: true })
-    }
-
     /// The subtree at the first node matching `selector`.
     fn subtree(&self, selector: &str) -> String {
         let node = self.app.query(selector).expect("selector parses");
@@ -219,12 +215,31 @@ fn behaviors_and_external_classes() {
 fn wxs_event_handler() {
     let mut run = Run::launch("wxs-event", None);
     run.assert_clean();
-    insta::assert_snapshot!("wxs_initial", run.page_with_attributes());
+    insta::assert_snapshot!("wxs_initial", run.page());
 
+    // WeChat calls a WXS handler as `handler(event, ownerInstance)`:
+    // `event.instance` is the target's ComponentDescriptor (addClass,
+    // setStyle), `ownerInstance.callMethod` calls the page's method, and
+    // returning false stops the event like catch.
     run.tap("#target");
     run.assert_clean();
-    insta::assert_snapshot!("wxs_tapped", run.page_with_attributes());
     insta::assert_snapshot!("wxs_tapped_console", run.logs());
+    insta::assert_snapshot!("wxs_tapped", run.page());
+    let target = run
+        .app
+        .query("#target")
+        .expect("selector parses")
+        .expect("#target exists");
+    let style = run
+        .app
+        .tree()
+        .get(target)
+        .map(|n| n.style.replace(' ', ""))
+        .unwrap_or_default();
+    assert!(
+        style.contains("color:red"),
+        "event.instance.setStyle reached the node: style = {style:?}"
+    );
 }
 
 // ---- 5. events: triggerEvent, bubbles/composed, bind/catch/capture, mark ----

@@ -71,6 +71,9 @@ pub struct ComponentEntry {
     /// `usingComponents` (global ones included for pages and components of
     /// non-independent packages), resolved.
     pub using: BTreeMap<String, ResolvedComponent>,
+    /// `componentGenerics` defaults, resolved. Kept apart from `using`: a
+    /// `generic:x=` on the host must win over the default.
+    pub generic_defaults: BTreeMap<String, ResolvedComponent>,
 }
 
 /// The main package or one subpackage.
@@ -570,18 +573,12 @@ impl Loader<'_> {
             }
         }
         let mut using = self.resolve_using(&json_path, source, module, &config.using_components);
-        for name in config.component_generics.keys() {
-            if let Some(default) = config.generic_default(name) {
-                let default = default.to_owned();
-                let resolved = self.resolve_using(
-                    &json_path,
-                    source,
-                    module,
-                    &BTreeMap::from([(name.clone(), default)]),
-                );
-                using.extend(resolved);
-            }
-        }
+        let defaults: BTreeMap<String, String> = config
+            .component_generics
+            .keys()
+            .filter_map(|name| Some((name.clone(), config.generic_default(name)?.to_owned())))
+            .collect();
+        let generic_defaults = self.resolve_using(&json_path, source, module, &defaults);
         let package = packages.iter().skip(1).find(|p| is_below(module, &p.root));
         let independent = package.is_some_and(|p| p.independent);
         if !independent {
@@ -616,6 +613,7 @@ impl Loader<'_> {
             template,
             style,
             using,
+            generic_defaults,
         }
     }
 }

@@ -23,6 +23,8 @@ use bonsai_diagnostics::{Diagnostic, LineIndex, Severity, Span};
 use glass_easel_template_compiler::TmplGroup;
 use glass_easel_template_compiler::parse::{ParseError, ParseErrorLevel};
 
+const WXS_INSTANCE_HOOKS: &str = "if(typeof __bonsaiWxsChangeObserver==='function'){Q.A=__bonsaiWxsChangeObserver;Q.C=__bonsaiWxsEventListener;}else{Q.A=function(a){return a};Q.C=function(e,v,l){return l.apply(e,[v])};}";
+
 /// The template paths glass-easel uses have no extension (`pages/index/index`).
 pub fn template_key(path: &str) -> &str {
     path.strip_suffix(".wxml").unwrap_or(path)
@@ -46,8 +48,14 @@ impl Default for TemplateGroup {
 
 impl TemplateGroup {
     pub fn new() -> Self {
+        let mut group = TmplGroup::new();
+        // WXS handlers need WeChat's ComponentDescriptor arguments, which the
+        // engine's host provides; the compiled group hands it WXS change
+        // observers (`Q.A`) and event listeners (`Q.C`). Without the host
+        // (no such globals) they behave as glass-easel's defaults.
+        group.set_extra_runtime_script(WXS_INSTANCE_HOOKS);
         TemplateGroup {
-            group: TmplGroup::new(),
+            group,
             templates: BTreeMap::new(),
             scripts: BTreeMap::new(),
         }

@@ -134,7 +134,12 @@ fn compile(files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
 /// Opens one page in a fresh instance: it passes when onReady ran and
 /// nothing was thrown.
 fn run_page(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
-    let mut instance = match AppInstance::new(app.clone(), &EngineOptions::default()) {
+    // A generous budget: results must not depend on how busy the machine is.
+    let options = EngineOptions {
+        task_time_limit: std::time::Duration::from_secs(20),
+        ..EngineOptions::default()
+    };
+    let mut instance = match AppInstance::new(app.clone(), &options) {
         Ok(instance) => instance,
         Err(err) => return Some(err.to_string()),
     };
