@@ -809,6 +809,38 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     Animation.prototype[name] = function step(...args) { this.current.push({ type: name, args }); return this; };
   }
   define('createAnimation', (options) => new Animation(options));
+  // Audio without a speaker: the manager keeps WeChat's state machine (src
+  // starts playback, pause/stop, events fire), so players render and react.
+  let backgroundAudio = null;
+  define('getBackgroundAudioManager', () => {
+    if (backgroundAudio) return backgroundAudio;
+    const listeners = {};
+    const emit = (name, res) => {
+      for (const fn of listeners[name] || []) setTimeout(() => guarded(`backgroundAudio ${name}`, fn, undefined, [res || {}]), 0);
+    };
+    const state = { src: '', paused: true, currentTime: 0, duration: 0, buffered: 0, startTime: 0 };
+    backgroundAudio = {
+      title: '', epname: '', singer: '', coverImgUrl: '', webUrl: '', protocol: 'http', playbackRate: 1, referrerPolicy: '',
+      get src() { return state.src; },
+      set src(value) { state.src = String(value); state.paused = false; emit('canplay'); emit('play'); },
+      get paused() { return state.paused; },
+      get currentTime() { return state.currentTime; },
+      get duration() { return state.duration; },
+      get buffered() { return state.buffered; },
+      get startTime() { return state.startTime; },
+      set startTime(value) { state.startTime = Number(value) || 0; },
+      play() { if (state.src) { state.paused = false; emit('play'); } },
+      pause() { state.paused = true; emit('pause'); },
+      stop() { state.paused = true; state.currentTime = 0; emit('stop'); },
+      seek(position) { state.currentTime = Number(position) || 0; emit('seeked'); },
+    };
+    for (const name of ['canplay', 'waiting', 'error', 'play', 'pause', 'seeking', 'seeked', 'ended', 'stop', 'timeUpdate', 'next', 'prev']) {
+      const key = name[0].toUpperCase() + name.slice(1);
+      backgroundAudio[`on${key}`] = (fn) => { (listeners[name] = listeners[name] || []).push(fn); };
+      backgroundAudio[`off${key}`] = (fn) => { listeners[name] = (listeners[name] || []).filter((f) => fn && f !== fn); };
+    }
+    return backgroundAudio;
+  });
   adApi('createInterstitialAd');
   adApi('createRewardedVideoAd');
   // Everything else implemented lives in Rust (bonsai_engine::api), behind one call.

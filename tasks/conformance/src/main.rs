@@ -22,6 +22,8 @@ struct Library {
     title: &'static str,
     npm_name: &'static str,
     dir: &'static str,
+    /// Whether the library needs its npm dependencies (tasks/conformance/npm).
+    needs_dependencies: bool,
 }
 
 const WUX_EXAMPLE: &str = "wux-weapp-3.11.3/package/example";
@@ -30,21 +32,25 @@ const LIBRARIES: [Library; 4] = [
         title: "tdesign-miniprogram 1.16.0",
         npm_name: "tdesign-miniprogram",
         dir: "tdesign-miniprogram-1.16.0/package/miniprogram_dist",
+        needs_dependencies: false,
     },
     Library {
         title: "@vant/weapp 1.11.7",
         npm_name: "@vant/weapp",
         dir: "vant-weapp-1.11.7/package/dist",
+        needs_dependencies: false,
     },
     Library {
         title: "weui-miniprogram 1.5.6",
         npm_name: "weui-miniprogram",
         dir: "weui-miniprogram-1.5.6/package/miniprogram_dist",
+        needs_dependencies: false,
     },
     Library {
         title: "antd-mini 3.4.3 (compiled/wechat)",
         npm_name: "antd-mini",
         dir: "antd-mini-3.4.3/package/compiled/wechat/src",
+        needs_dependencies: true,
     },
 ];
 
@@ -227,6 +233,11 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
         files.insert(format!("{page}.js"), "Page({})");
         pages.push(page);
     }
+    if library.needs_dependencies {
+        for (name, main) in built_npm_dependencies()? {
+            files.insert(format!("miniprogram_npm/{name}/index.js"), main);
+        }
+    }
     files.insert(
         "app.json",
         serde_json::json!({ "pages": pages }).to_string(),
@@ -245,6 +256,38 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
         title: library.title.to_owned(),
         outcomes,
     })
+}
+
+/// What the devtools' "build npm" makes of tasks/conformance/npm: each
+/// dependency's main file as `miniprogram_npm/<name>/index.js`.
+fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let npm_dir = repo_root().join("tasks/conformance/npm");
+    let node_modules = npm_dir.join("node_modules");
+    if !node_modules.is_dir() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&npm_dir)
+            .status()
+            .context("running npm ci in tasks/conformance/npm")?;
+        if !status.success() {
+            bail!("npm ci in tasks/conformance/npm failed");
+        }
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(npm_dir.join("package.json"))?)?;
+    let names: Vec<String> = manifest["dependencies"]
+        .as_object()
+        .map(|deps| deps.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut built = Vec::new();
+    for name in names {
+        let package_dir = node_modules.join(&name);
+        let package: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(package_dir.join("package.json"))?)?;
+        let main = package["main"].as_str().unwrap_or("index.js");
+        let main = if main.ends_with(".js") { main.to_owned() } else { format!("{main}.js") };
+        let content = std::fs::read(package_dir.join(&main)).with_context(|| format!("reading {name}/{main}"))?;
+        built.push((name, content));
+    }
+    Ok(built)
 }
 
 fn render(suites: &[Suite]) -> String {
