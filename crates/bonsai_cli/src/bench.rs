@@ -407,11 +407,7 @@ fn compile(args: &CompileArgs) -> anyhow::Result<bool> {
     };
 
     let json = serde_json::to_string_pretty(&report)?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&args.out, format!("{json}\n"))
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_report(&args.out, &json)?;
     if args.json {
         println!("{json}");
     } else {
@@ -426,6 +422,14 @@ fn compile(args: &CompileArgs) -> anyhow::Result<bool> {
             .map(|e| e.errors)
             .sum::<usize>();
     Ok(errors == 0)
+}
+
+/// Writes the JSON report, creating its directory.
+fn write_report(out: &Path, json: &str) -> anyhow::Result<()> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(out, format!("{json}\n")).with_context(|| format!("writing {}", out.display()))
 }
 
 fn progress_bar(show: bool, len: u64) -> ProgressBar {

@@ -652,6 +652,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   const wx = {};
   const implemented = new Set();
   const define = (name, fn) => { wx[name] = fn; implemented.add(name); };
+  // Calls waiting for the user (a modal, an action sheet), by id; the host
+  // answers them through `answer`.
+  const waiting = new Map();
   const asyncApi = (name, run) => define(name, (options = {}) => {
     const finish = (ok, result) => {
       const res = Object.assign({ errMsg: ok ? `${name}:ok` : `${name}:fail ${result}` }, ok ? result : {});
@@ -661,15 +664,27 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       return res;
     };
     const hasCallback = ['success', 'fail', 'complete'].some((k) => typeof options[k] === 'function');
-    let res;
+    let result;
     try {
-      res = finish(true, run(options) || {});
+      result = run(options) || {};
     } catch (err) {
       const reason = err instanceof Error ? err.message.replace(new RegExp(`^${name}:fail `), '') : String(err);
-      res = finish(false, reason);
-      if (!hasCallback) return Promise.reject(res);
+      const res = finish(false, reason);
+      return hasCallback ? undefined : Promise.reject(res);
     }
-    return hasCallback ? undefined : Promise.resolve(res);
+    if (result.waitingFor === undefined) {
+      const res = finish(true, result);
+      return hasCallback ? undefined : Promise.resolve(res);
+    }
+    const promise = new Promise((resolve, reject) => {
+      waiting.set(result.waitingFor, (ok, answer) => {
+        const res = finish(ok, answer);
+        if (ok) resolve(res); else reject(res);
+      });
+    });
+    if (!hasCallback) return promise;
+    promise.catch(() => {});
+    return undefined;
   });
   for (const kind of ['navigateTo', 'redirectTo', 'switchTab', 'reLaunch']) {
     asyncApi(kind, (options) => {
@@ -929,6 +944,13 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     pagePaths: () => stack.map((p) => p.path),
     activity: () => activity,
     currentPageReady: () => Boolean(top() && top().ready),
+    answer(id, ok, result) {
+      const complete = waiting.get(id);
+      if (!complete) return false;
+      waiting.delete(id);
+      complete(ok, ok ? result : String(result));
+      return true;
+    },
     callPageMethod(name, args) {
       const page = top();
       if (page) callPage(page, name, args);

@@ -334,6 +334,25 @@ impl AppInstance {
             .unwrap_or_default()
     }
 
+    /// Answers a modal or action sheet the app opened (see [`AppInstance::ui`]).
+    /// Returns false when no such dialog is waiting.
+    pub fn answer_dialog(&mut self, id: u32, answer: &api::ui::DialogAnswer) -> bool {
+        let dialog = {
+            let mut state = self.state.borrow_mut();
+            let Some(index) = state.ui.dialogs.iter().position(|d| d.id == id) else {
+                return false;
+            };
+            state.ui.dialogs.remove(index)
+        };
+        let (ok, result) = match answer.result(&dialog) {
+            Ok(value) => (true, value),
+            Err(reason) => (false, serde_json::Value::String(reason)),
+        };
+        self.task("dialog answer", |call| call.answer(id, ok, &result));
+        self.settle();
+        true
+    }
+
     /// Toasts, titles and dialogs the app shows now.
     pub fn ui(&self) -> api::ui::UiState {
         self.state.borrow().ui.clone()

@@ -17,6 +17,7 @@
 //! (the cold start's first run is reported apart as `first_ms`). Targets are
 //! reported, never asserted.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, ensure};
 use bonsai_compiler::{CompiledApp, Compiler};
 use bonsai_diagnostics::Severity;
-use bonsai_engine::{AppInstance, DeviceProfile, EngineOptions, LaunchOptions};
+use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
 use bonsai_package::{LoadOptions, PackageFiles};
 use clap::Args;
 use indicatif::ProgressBar;
@@ -34,7 +35,7 @@ use serde_json::json;
 
 use super::{
     Machine, Target, Timing, ensure_corpus, machine, ms, node_packages, progress_bar,
-    report_errors, round3, verdict,
+    report_errors, round3, verdict, write_report,
 };
 use crate::project::read_input;
 
@@ -249,9 +250,9 @@ pub fn run(args: &EngineArgs) -> anyhow::Result<bool> {
     }
     ensure_corpus(&args.corpus)?;
     let app = compile_app(&args.corpus.join(APP_DIR))?;
-    let fixture = compile_fixture()?;
+    let fixture = compile_files("the list fixture", &fixture_files())?;
     let n = args.iterations;
-    let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let show_progress = !args.json && std::io::stderr().is_terminal();
     // Each timed measurement has one untimed first run; memory has two batches.
     let steps = 2 * (u64::from(n) + 1) + 2 * u64::from(args.instances) + 1;
     let progress = progress_bar(show_progress, steps);
@@ -300,11 +301,7 @@ pub fn run(args: &EngineArgs) -> anyhow::Result<bool> {
     };
 
     let json = serde_json::to_string_pretty(&report)?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&args.out, format!("{json}\n"))
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_report(&args.out, &json)?;
     if args.json {
         println!("{json}");
     } else {
@@ -328,10 +325,6 @@ fn compile_files(name: &str, files: &PackageFiles) -> anyhow::Result<Arc<Compile
 fn compile_app(dir: &Path) -> anyhow::Result<Arc<CompiledApp>> {
     let files = read_input(dir).map_err(|d| anyhow!("{}: {}", dir.display(), d.message))?;
     compile_files("wux", &files)
-}
-
-fn compile_fixture() -> anyhow::Result<Arc<CompiledApp>> {
-    compile_files("the list fixture", &fixture_files())
 }
 
 /// The engine's defaults, as `bonsai run` uses them.
@@ -463,14 +456,13 @@ fn bench_memory(
     let measured = batch()?;
     let after = rss_bytes()?;
     let heap: usize = measured.iter().map(AppInstance::memory_used).sum();
-    let report = MemoryReport {
+    Ok(MemoryReport {
         instances: count,
         heap_bytes_per_instance: heap as u64 / u64::from(count),
         rss_bytes_per_instance: after.saturating_sub(before) / u64::from(count),
         nodes: measured.last().map_or(0, page_nodes),
         errors: warm.iter().chain(&measured).map(errors).sum(),
-    };
-    Ok(report)
+    })
 }
 
 /// The process's resident set. `VmRSS` is in kB, so no page size is needed
@@ -524,7 +516,7 @@ fn temp_file(prefix: &str, bytes: &[u8]) -> anyhow::Result<tempfile::NamedTempFi
         .suffix(".json")
         .tempfile()
         .context("creating the baseline's input file")?;
-    std::io::Write::write_all(&mut file, bytes)?;
+    file.write_all(bytes)?;
     Ok(file)
 }
 
@@ -550,7 +542,7 @@ fn run_node(
         "items": LIST_ITEMS,
         "iterations": args.iterations,
         "instances": args.instances,
-        "device": DeviceProfile::default(),
+        "device": EngineOptions::default().device,
         "apis": apis,
     });
     let input_file = temp_file("bonsai-bench-engine-", input.to_string().as_bytes())?;

@@ -15,11 +15,13 @@ pub struct UiState {
     pub toast: Option<Toast>,
     pub navigation_bar_title: Option<String>,
     /// Modals and action sheets the user has not answered, oldest first.
-    pub dialogs: Vec<Value>,
+    pub dialogs: Vec<Dialog>,
     /// Tab bar badges by tab index (`""` for a red dot).
     pub tab_bar_badges: std::collections::BTreeMap<u32, String>,
     pub pull_down_refreshing: bool,
     pub navigation_bar_loading: bool,
+    #[serde(skip)]
+    next_dialog: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,111 @@ pub struct Toast {
     /// A loading indicator (showLoading) rather than a toast.
     #[serde(default)]
     pub loading: bool,
+}
+
+/// A modal or action sheet waiting for the user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dialog {
+    /// Pass this to `AppInstance::answer_dialog`.
+    pub id: u32,
+    #[serde(flatten)]
+    pub kind: DialogKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum DialogKind {
+    #[serde(rename_all = "camelCase")]
+    Modal {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        content: String,
+        #[serde(default = "yes")]
+        show_cancel: bool,
+        #[serde(default = "cancel_text")]
+        cancel_text: String,
+        #[serde(default = "confirm_text")]
+        confirm_text: String,
+        #[serde(default)]
+        editable: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    ActionSheet {
+        #[serde(default)]
+        alert_text: String,
+        item_list: Vec<String>,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn cancel_text() -> String {
+    "取消".to_owned()
+}
+
+fn confirm_text() -> String {
+    "确定".to_owned()
+}
+
+/// How the user answered a dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogAnswer {
+    Confirm,
+    /// An editable modal's text.
+    ConfirmWith(String),
+    Cancel,
+    /// An action sheet item, by index.
+    Tap(u32),
+}
+
+impl DialogAnswer {
+    /// The result fields WeChat reports, or the fail reason.
+    pub(crate) fn result(&self, dialog: &Dialog) -> Result<Value, String> {
+        match (&dialog.kind, self) {
+            (DialogKind::Modal { .. }, DialogAnswer::Confirm) => Ok(json!({ "confirm": true, "cancel": false })),
+            (DialogKind::Modal { .. }, DialogAnswer::ConfirmWith(text)) => {
+                Ok(json!({ "confirm": true, "cancel": false, "content": text }))
+            }
+            (DialogKind::Modal { .. }, DialogAnswer::Cancel) => Ok(json!({ "confirm": false, "cancel": true })),
+            (DialogKind::ActionSheet { item_list, .. }, DialogAnswer::Tap(index)) if (*index as usize) < item_list.len() => {
+                Ok(json!({ "tapIndex": index }))
+            }
+            (DialogKind::ActionSheet { .. }, DialogAnswer::Cancel) => Err("cancel".to_owned()),
+            _ => Err("that answer does not fit this dialog".to_owned()),
+        }
+    }
+}
+
+fn open_dialog(state: &mut HostState, kind: DialogKind) -> ApiResult {
+    state.ui.next_dialog += 1;
+    let id = state.ui.next_dialog;
+    state.ui.dialogs.push(Dialog { id, kind });
+    // The JS host holds the call until the dialog is answered.
+    Ok(json!({ "waitingFor": id }))
+}
+
+fn show_modal(state: &mut HostState, mut args: Value) -> ApiResult {
+    if let Some(object) = args.as_object_mut() {
+        object.insert("kind".to_owned(), json!("modal"));
+    }
+    open_dialog(state, options(args)?)
+}
+
+fn show_action_sheet(state: &mut HostState, mut args: Value) -> ApiResult {
+    if let Some(object) = args.as_object_mut() {
+        object.insert("kind".to_owned(), json!("actionSheet"));
+    }
+    let kind: DialogKind = options(args)?;
+    if let DialogKind::ActionSheet { item_list, .. } = &kind {
+        if item_list.is_empty() || item_list.len() > 6 {
+            return Err("parameter error: itemList should have 1 to 6 items".to_owned());
+        }
+    }
+    open_dialog(state, kind)
 }
 
 fn default_icon() -> String {
@@ -136,6 +243,8 @@ pub(super) fn apis() -> Vec<ApiSpec> {
         api("hideToast", hide_toast),
         api("hideLoading", hide_toast),
         api("setNavigationBarTitle", set_title),
+        api("showModal", show_modal),
+        api("showActionSheet", show_action_sheet),
         api("setTabBarBadge", set_badge),
         api("removeTabBarBadge", remove_badge),
         api("showTabBarRedDot", show_red_dot),

@@ -1,0 +1,154 @@
+//! `wx` APIs as an app calls them: the callback and Promise conventions,
+//! errMsg shapes, dialogs the host answers, storage limits, and capabilities
+//! denied by the grant.
+
+use std::sync::Arc;
+
+use bonsai_compiler::Compiler;
+use bonsai_engine::api::ui::{DialogAnswer, DialogKind};
+use bonsai_engine::api::{Capability, Grant};
+use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
+use bonsai_package::{LoadOptions, PackageFiles};
+
+/// Runs `script` as the body of a page's onLoad and returns the instance.
+fn run(script: &str, options: &EngineOptions) -> AppInstance {
+    let mut files = PackageFiles::new();
+    files.insert("app.json", r#"{"pages":["pages/index/index"]}"#);
+    files.insert("pages/index/index.wxml", "<view id=\"out\">{{out}}</view>");
+    files.insert(
+        "pages/index/index.js",
+        format!("Page({{ data: {{ out: '' }}, onLoad() {{\n{script}\n}} }})"),
+    );
+    let (manifest, diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (compiled, diagnostics) = Compiler::new().compile(&manifest);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let mut instance = AppInstance::new(Arc::new(compiled), options).expect("instance starts");
+    instance.launch(&LaunchOptions::default());
+    instance
+}
+
+fn logs(instance: &AppInstance) -> Vec<String> {
+    instance.console().into_iter().map(|m| m.text).collect()
+}
+
+#[test]
+fn callbacks_and_promises_follow_wechat() {
+    let instance = run(
+        r#"
+        wx.setStorageSync('k', { a: 1 });
+        console.log('sync', JSON.stringify(wx.getStorageSync('k')), JSON.stringify(wx.getStorageSync('missing')));
+        wx.getStorage({ key: 'k', success: (r) => console.log('success', r.errMsg, JSON.stringify(r.data)), complete: (r) => console.log('complete', r.errMsg) });
+        wx.getStorage({ key: 'missing', fail: (r) => console.log('fail', r.errMsg) });
+        wx.getStorage({ key: 'k' }).then((r) => console.log('then', r.errMsg));
+        wx.getStorage({ key: 'missing' }).catch((r) => console.log('catch', r.errMsg));
+        console.log('info', JSON.stringify(wx.getStorageInfoSync().keys));
+        console.log('canIUse', wx.canIUse('getStorage'), wx.canIUse('startSoterAuthentication'));
+        "#,
+        &EngineOptions::default(),
+    );
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    insta::assert_snapshot!(logs(&instance).join("\n"), @r#"
+    sync {"a":1} ""
+    success getStorage:ok {"a":1}
+    complete getStorage:ok
+    fail getStorage:fail data not found
+    info ["k"]
+    canIUse true false
+    then getStorage:ok
+    catch getStorage:fail data not found
+    "#);
+}
+
+#[test]
+fn bad_arguments_fail_with_errmsg_not_a_crash() {
+    let instance = run(
+        r#"
+        wx.showToast({ title: 42, fail: (r) => console.log(r.errMsg.split(':').slice(0, 2).join(':')) });
+        try { wx.setStorageSync(); } catch (e) { console.log('threw', e.message.split(':').slice(0, 2).join(':')); }
+        "#,
+        &EngineOptions::default(),
+    );
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    assert_eq!(
+        logs(&instance),
+        ["showToast:fail parameter error", "threw setStorageSync:fail parameter error"]
+    );
+}
+
+#[test]
+fn storage_quota_is_enforced() {
+    let instance = run(
+        r#"
+        const big = 'x'.repeat(600 * 1024);
+        try { wx.setStorageSync('too-big', big + big); } catch (e) { console.log(e.message); }
+        let stored = 0;
+        for (let i = 0; i < 20; i += 1) {
+          try { wx.setStorageSync('k' + i, big); stored += 1; } catch (e) { console.log(e.message); break; }
+        }
+        console.log('stored', stored);
+        "#,
+        &EngineOptions::default(),
+    );
+    assert_eq!(
+        logs(&instance),
+        [
+            "setStorageSync:fail exceed max size of a single key (1MB)",
+            "setStorageSync:fail exceed storage max size 10MB",
+            "stored 17"
+        ]
+    );
+}
+
+#[test]
+fn a_denied_capability_fails_every_call() {
+    let options = EngineOptions {
+        grant: Grant::default().deny(Capability::Storage),
+        ..EngineOptions::default()
+    };
+    let instance = run(
+        r#"
+        try { wx.getStorageSync('k'); } catch (e) { console.log(e.message); }
+        wx.setStorage({ key: 'k', data: 1, fail: (r) => console.log(r.errMsg) });
+        console.log(wx.getSystemInfoSync().platform);
+        "#,
+        &options,
+    );
+    assert_eq!(
+        logs(&instance),
+        [
+            "getStorageSync:fail permission denied: this app may not use Storage APIs",
+            "setStorage:fail permission denied: this app may not use Storage APIs",
+            "ios"
+        ]
+    );
+}
+
+#[test]
+fn dialogs_wait_for_the_host_to_answer() {
+    let mut instance = run(
+        r#"
+        wx.showModal({ title: 'Delete?', content: 'It is gone for good', success: (r) => {
+          console.log('modal', r.errMsg, r.confirm, r.cancel);
+          this.setData({ out: r.confirm ? 'deleted' : 'kept' });
+        } });
+        wx.showActionSheet({ itemList: ['Camera', 'Album'] })
+          .then((r) => console.log('sheet', r.tapIndex))
+          .catch((r) => console.log('sheet', r.errMsg));
+        "#,
+        &EngineOptions::default(),
+    );
+    let ui = instance.ui();
+    assert_eq!(ui.dialogs.len(), 2);
+    assert!(matches!(&ui.dialogs[0].kind, DialogKind::Modal { title, .. } if title == "Delete?"));
+    assert!(logs(&instance).is_empty(), "nothing answered yet");
+    assert!(instance.answer_dialog(ui.dialogs[0].id, &DialogAnswer::Confirm));
+    assert!(instance.answer_dialog(ui.dialogs[1].id, &DialogAnswer::Cancel));
+    assert!(!instance.answer_dialog(ui.dialogs[1].id, &DialogAnswer::Cancel), "answered once only");
+    assert_eq!(
+        logs(&instance),
+        ["modal showModal:ok true false", "sheet showActionSheet:fail cancel"]
+    );
+    assert!(instance.page_wxml(Default::default()).contains("deleted"));
+    assert!(instance.ui().dialogs.is_empty());
+}
