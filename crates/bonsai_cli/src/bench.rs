@@ -867,10 +867,20 @@ fn run_node(groups: &[WxmlGroup], iterations: u32) -> anyhow::Result<NodeResult>
     serde_json::to_writer(&mut input, &NodeInput { groups, iterations })?;
     input.flush()?;
 
-    let script = js.join("bench/compile-wxml.mjs");
+    run_node_script(&js.join("bench/compile-wxml.mjs"), &[], input.path())
+}
+
+/// Runs a Node baseline script on an input file and parses the one JSON
+/// document it prints.
+pub(crate) fn run_node_script<T: serde::de::DeserializeOwned>(
+    script: &Path,
+    node_args: &[&str],
+    input: &Path,
+) -> anyhow::Result<T> {
     let out = Command::new("node")
-        .arg(&script)
-        .arg(input.path())
+        .args(node_args)
+        .arg(script)
+        .arg(input)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {}", script.display()))?;

@@ -103,17 +103,18 @@ impl Compiler {
             .components
             .values()
             .map(|entry| {
-                let absolute = |map: &BTreeMap<String, ResolvedComponent>| -> BTreeMap<String, String> {
-                    map.iter()
-                        .map(|(tag, target)| {
-                            let target = match target {
-                                ResolvedComponent::Module(m) => format!("/{m}"),
-                                ResolvedComponent::Plugin(p) => p.clone(),
-                            };
-                            (tag.clone(), target)
-                        })
-                        .collect()
-                };
+                let absolute =
+                    |map: &BTreeMap<String, ResolvedComponent>| -> BTreeMap<String, String> {
+                        map.iter()
+                            .map(|(tag, target)| {
+                                let target = match target {
+                                    ResolvedComponent::Module(m) => format!("/{m}"),
+                                    ResolvedComponent::Plugin(p) => p.clone(),
+                                };
+                                (tag.clone(), target)
+                            })
+                            .collect()
+                    };
                 let compiled = CompiledComponent {
                     kind: entry.kind,
                     config: serde_json::to_value(&entry.config).unwrap_or_default(),

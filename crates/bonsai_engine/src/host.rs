@@ -90,7 +90,12 @@ impl<'js> HostCall<'_, 'js> {
         self.call("fireTimer", (id,))
     }
 
-    pub(crate) fn answer(&mut self, id: u32, ok: bool, result: &serde_json::Value) -> rquickjs::Result<()> {
+    pub(crate) fn answer(
+        &mut self,
+        id: u32,
+        ok: bool,
+        result: &serde_json::Value,
+    ) -> rquickjs::Result<()> {
         let result = self.json(result)?;
         self.call::<_, bool>("answer", (id, ok, result)).map(drop)
     }

@@ -72,7 +72,10 @@ fn bad_arguments_fail_with_errmsg_not_a_crash() {
     assert!(instance.errors().is_empty(), "{:?}", instance.errors());
     assert_eq!(
         logs(&instance),
-        ["showToast:fail parameter error", "threw setStorageSync:fail parameter error"]
+        [
+            "showToast:fail parameter error",
+            "threw setStorageSync:fail parameter error"
+        ]
     );
 }
 
@@ -144,10 +147,16 @@ fn dialogs_wait_for_the_host_to_answer() {
     assert!(logs(&instance).is_empty(), "nothing answered yet");
     assert!(instance.answer_dialog(ui.dialogs[0].id, &DialogAnswer::Confirm));
     assert!(instance.answer_dialog(ui.dialogs[1].id, &DialogAnswer::Cancel));
-    assert!(!instance.answer_dialog(ui.dialogs[1].id, &DialogAnswer::Cancel), "answered once only");
+    assert!(
+        !instance.answer_dialog(ui.dialogs[1].id, &DialogAnswer::Cancel),
+        "answered once only"
+    );
     assert_eq!(
         logs(&instance),
-        ["modal showModal:ok true false", "sheet showActionSheet:fail cancel"]
+        [
+            "modal showModal:ok true false",
+            "sheet showActionSheet:fail cancel"
+        ]
     );
     assert!(instance.page_wxml(Default::default()).contains("deleted"));
     assert!(instance.ui().dialogs.is_empty());

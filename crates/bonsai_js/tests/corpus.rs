@@ -18,36 +18,6 @@ use swc_core::ecma::parser::{EsSyntax, Syntax, parse_file_as_script};
 
 const NODE_SAMPLE: usize = 50;
 
-fn corpus_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let corpus = root.join("target/corpus");
-    if !corpus.is_dir() {
-        let fetch = root.join("scripts/fetch-corpus.sh");
-        let status = Command::new("bash")
-            .arg(&fetch)
-            .arg(&corpus)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", fetch.display()));
-        assert!(status.success(), "{} failed", fetch.display());
-    }
-    corpus
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect(&path, files);
-        } else {
-            files.push(path);
-        }
-    }
-}
-
 /// Errors of `code` read as a classic script run as a function body: any
 /// `import`/`export` statement left, or a type, is one.
 fn script_errors(code: &str) -> Vec<String> {
@@ -79,9 +49,8 @@ struct Tally {
 
 #[test]
 fn corpus_transforms_to_commonjs() {
-    let corpus = corpus_dir();
-    let mut files = Vec::new();
-    collect(&corpus, &mut files);
+    let corpus = bonsai_corpus::corpus_dir();
+    let files = bonsai_corpus::files_ending_with(&corpus, &[""]);
 
     let mut tally = Tally::default();
     let mut failures = String::new();

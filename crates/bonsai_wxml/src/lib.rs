@@ -16,6 +16,7 @@
 //! **Architecture invariant:** no I/O; a panic inside the third-party compiler
 //! is caught and reported as a diagnostic.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -66,7 +67,11 @@ impl TemplateGroup {
     pub fn set_template(&mut self, path: &str, source: &str) -> Vec<Diagnostic> {
         let key = template_key(path).to_owned();
         let file = format!("{key}.wxml");
-        let parsed = catch_unwind(AssertUnwindSafe(|| self.group.add_tmpl(&key, source)));
+        let tag_safe = ascii_whitespace_in_tags(source);
+        let group = &mut self.group;
+        let parsed =
+            on_big_stack(|| catch_unwind(AssertUnwindSafe(|| group.add_tmpl(&key, &tag_safe))))
+                .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
         let errors = match parsed {
             Ok(errors) => errors,
             Err(_) => {
@@ -152,7 +157,10 @@ impl TemplateGroup {
     /// `__wxCodeSpace__.addCompiledTemplate(path, {groupList, content})` once
     /// per template.
     pub fn generate(&self) -> Result<String, Diagnostic> {
-        let generated = catch_unwind(AssertUnwindSafe(|| self.group.get_wx_gen_object_groups()));
+        let group = &self.group;
+        let generated =
+            on_big_stack(|| catch_unwind(AssertUnwindSafe(|| group.get_wx_gen_object_groups())))
+                .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
         match generated {
             Ok(Ok(js)) => Ok(js),
             Ok(Err(err)) => Err(Diagnostic::error("wxml::generate", err.message)),
@@ -162,6 +170,76 @@ impl TemplateGroup {
             )),
         }
     }
+}
+
+/// glass-easel's compiler recurses once per nesting level; deeply nested
+/// templates (a few thousand levels, a 12 KB file) would overflow a normal
+/// stack and abort the process. The thread's memory is committed only as used.
+fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+    const STACK: usize = 256 * 1024 * 1024;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn_scoped(scope, work)
+            .ok()?
+            .join()
+            .ok()
+    })
+}
+
+/// Unicode spaces that glass-easel 0.12.1 loops forever on when they sit
+/// between attributes (it skips only ASCII whitespace there).
+fn is_unicode_space(c: char) -> bool {
+    !c.is_ascii() && c.is_whitespace() || c == '\u{feff}'
+}
+
+/// Replaces Unicode spaces inside tags (outside quoted values) and inside
+/// `{{ }}` expressions with ASCII spaces: both are whitespace there for
+/// WeChat, but glass-easel 0.12.1 loops forever on them. Text and quoted
+/// values keep theirs. Each such character is one UTF-16 unit, like the
+/// space, so the compiler's positions still point into the original text.
+fn ascii_whitespace_in_tags(source: &str) -> Cow<'_, str> {
+    if !source.chars().any(is_unicode_space) {
+        return Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut in_tag = false;
+    let mut in_expression = false;
+    let mut quote: Option<char> = None;
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_expression {
+            if c == '}' && chars.peek() == Some(&'}') {
+                in_expression = false;
+            }
+            out.push(if is_unicode_space(c) { ' ' } else { c });
+            continue;
+        }
+        if c == '{' && chars.peek() == Some(&'{') {
+            in_expression = true;
+            out.push(c);
+            continue;
+        }
+        match (in_tag, quote, c) {
+            (false, _, '<')
+                if chars
+                    .peek()
+                    .is_some_and(|n| n.is_alphabetic() || *n == '/' || is_unicode_space(*n)) =>
+            {
+                in_tag = true
+            }
+            (true, None, '"' | '\'') => quote = Some(c),
+            (true, Some(q), _) if c == q => quote = None,
+            (true, None, '>') => in_tag = false,
+            (true, None, _) if is_unicode_space(c) => {
+                out.push(' ');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 fn missing_reference(file: &str, source: &str, dep: &str, what: &str, ext: &str) -> Diagnostic {
@@ -317,6 +395,27 @@ mod tests {
         assert!(group.check_references().is_empty());
         let js = group.generate().unwrap();
         assert!(js.contains("addCompiledTemplate"));
+    }
+
+    #[test]
+    fn unicode_spaces_between_attributes_do_not_hang() {
+        let src = "<view\u{3000}a=\"b\u{3000}c\"\u{a0}class=\"x\">\u{3000}text</view>";
+        let mut group = TemplateGroup::new();
+        let diags = group.set_template("a", src);
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let js = group.generate().unwrap();
+        assert!(
+            js.contains("\"b\\u{3000}c\"") && js.contains("\"\\u{3000}text\""),
+            "quoted values keep their spaces: {js}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_not_a_stack_overflow() {
+        let src = "<view>".repeat(3000) + &"</view>".repeat(3000);
+        let mut group = TemplateGroup::new();
+        assert!(group.set_template("deep", &src).is_empty());
+        assert!(group.generate().is_ok());
     }
 
     #[test]

@@ -9,43 +9,6 @@ use std::process::Command;
 use bonsai_diagnostics::{Diagnostic, Severity};
 use bonsai_wxss::{CompiledStyle, compile_wxss, link_styles};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus_dir() -> PathBuf {
-    let root = repo_root();
-    let corpus = root.join("target/corpus");
-    if !corpus.is_dir() {
-        let script = root.join("scripts/fetch-corpus.sh");
-        let status = Command::new("bash")
-            .arg(&script)
-            .arg(&corpus)
-            .status()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(status.success(), "{} failed", script.display());
-    }
-    corpus
-}
-
-fn collect_styles(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect_styles(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|ext| ext == "wxss" || ext == "acss")
-        {
-            out.push(path);
-        }
-    }
-}
-
 fn describe(d: &Diagnostic, sources: &HashMap<String, String>) -> String {
     let source = d
         .file
@@ -74,7 +37,7 @@ fn package_root(file: &Path, package: &Path) -> PathBuf {
 
 #[test]
 fn corpus_compiles_and_links_without_errors() {
-    let corpus = corpus_dir();
+    let corpus = bonsai_corpus::corpus_dir();
     let mut npm_packages: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .expect("corpus directory")
         .map(|e| e.expect("directory entry").path().join("package"))
@@ -89,7 +52,10 @@ fn corpus_compiles_and_links_without_errors() {
     let mut packages: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for npm_package in &npm_packages {
         let mut paths = Vec::new();
-        collect_styles(npm_package, &mut paths);
+        paths.extend(bonsai_corpus::files_ending_with(
+            npm_package,
+            &[".wxss", ".acss"],
+        ));
         for path in paths {
             let root = package_root(&path, npm_package);
             packages.entry(root).or_default().push(path);

@@ -19,7 +19,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -547,26 +546,15 @@ fn run_node(
     });
     let input_file = temp_file("bonsai-bench-engine-", input.to_string().as_bytes())?;
 
-    let script = js.join("bench/engine-baseline.mjs");
-    let out = Command::new("node")
-        .args([
+    super::run_node_script(
+        &js.join("bench/engine-baseline.mjs"),
+        &[
             "--expose-gc",
             "--experimental-vm-modules",
             "--disable-warning=ExperimentalWarning",
-        ])
-        .arg(&script)
-        .arg(input_file.path())
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    ensure!(
-        out.status.success(),
-        "{} failed ({}): {}",
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    serde_json::from_slice(&out.stdout).context("reading the baseline's output")
+        ],
+        input_file.path(),
+    )
 }
 
 // ---------------------------------------------------------------- output

@@ -103,12 +103,18 @@ impl DialogAnswer {
     /// The result fields WeChat reports, or the fail reason.
     pub(crate) fn result(&self, dialog: &Dialog) -> Result<Value, String> {
         match (&dialog.kind, self) {
-            (DialogKind::Modal { .. }, DialogAnswer::Confirm) => Ok(json!({ "confirm": true, "cancel": false })),
+            (DialogKind::Modal { .. }, DialogAnswer::Confirm) => {
+                Ok(json!({ "confirm": true, "cancel": false }))
+            }
             (DialogKind::Modal { .. }, DialogAnswer::ConfirmWith(text)) => {
                 Ok(json!({ "confirm": true, "cancel": false, "content": text }))
             }
-            (DialogKind::Modal { .. }, DialogAnswer::Cancel) => Ok(json!({ "confirm": false, "cancel": true })),
-            (DialogKind::ActionSheet { item_list, .. }, DialogAnswer::Tap(index)) if (*index as usize) < item_list.len() => {
+            (DialogKind::Modal { .. }, DialogAnswer::Cancel) => {
+                Ok(json!({ "confirm": false, "cancel": true }))
+            }
+            (DialogKind::ActionSheet { item_list, .. }, DialogAnswer::Tap(index))
+                if (*index as usize) < item_list.len() =>
+            {
                 Ok(json!({ "tapIndex": index }))
             }
             (DialogKind::ActionSheet { .. }, DialogAnswer::Cancel) => Err("cancel".to_owned()),

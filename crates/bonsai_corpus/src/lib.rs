@@ -1,0 +1,56 @@
+//! The public mini-program corpus that tests, benchmarks and the conformance
+//! runner measure against: wux-weapp, TDesign, Vant Weapp, WeUI, antd-mini
+//! and vant-aliapp, fetched by `scripts/fetch-corpus.sh` into `target/corpus`
+//! (pinned by sha1; a verified package is not fetched again).
+//!
+//! **Architecture invariant:** a dev-only helper; no shipped crate depends on it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/corpus`, fetched first if any package is missing.
+///
+/// # Panics
+/// When the fetch script cannot run or fails: tests need the corpus.
+pub fn corpus_dir() -> PathBuf {
+    let root = repo_root();
+    let corpus = root.join("target/corpus");
+    let script = root.join("scripts/fetch-corpus.sh");
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(&corpus)
+        .status()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(status.success(), "{} failed", script.display());
+    corpus
+}
+
+/// Every file below `dir` whose name ends with one of `suffixes`, in path order.
+pub fn files_ending_with(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|name| suffixes.iter().any(|s| name.ends_with(s)))
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,55 @@
+//! What every Bonsai fuzz target checks besides "no panic": a diagnostic's
+//! span lies inside the file the diagnostic names, on character boundaries,
+//! or the code frame that prints it would slice out of bounds.
+
+use bonsai_diagnostics::Diagnostic;
+
+/// Asserts that every diagnostic with a span names a file `source_of` knows
+/// and that the span fits that file's bytes, and its characters when the
+/// file is UTF-8.
+pub fn assert_spans_fit<'a>(
+    diagnostics: &[Diagnostic],
+    source_of: impl Fn(&str) -> Option<&'a [u8]>,
+) {
+    for diagnostic in diagnostics {
+        let Some(span) = diagnostic.span else {
+            continue;
+        };
+        let source = diagnostic
+            .file
+            .as_deref()
+            .and_then(&source_of)
+            .unwrap_or_else(|| panic!("a span in an unknown file: {diagnostic:?}"));
+        let range = span.range();
+        let fits = range.end <= source.len()
+            && match std::str::from_utf8(source) {
+                Ok(text) => text.is_char_boundary(range.start) && text.is_char_boundary(range.end),
+                Err(_) => true,
+            };
+        assert!(
+            fits,
+            "span {range:?} does not fit the {}-byte source: {diagnostic:?}",
+            source.len()
+        );
+    }
+}
+
+/// Stack of the thread [`on_big_stack`] runs a job on.
+const STACK_SIZE: usize = 256 * 1024 * 1024;
+
+/// Runs `job` on a thread with a 256 MiB stack. glass-easel's parser recurses
+/// once per nested tag or bracket, and sanitizer builds have large frames:
+/// on libFuzzer's 8 MiB main thread a few hundred nested tags overflow it
+/// (the release CLI takes about a thousand), which would stop every run at
+/// this one known limit.
+pub fn on_big_stack<T: Send>(job: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, job)
+            .expect("spawning the fuzz thread");
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
