@@ -214,7 +214,7 @@ const drainMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
 function hostManifest(app, device, apis) {
   const components = {};
   for (const [path, c] of Object.entries(app.components)) {
-    components[path] = { kind: c.kind, config: c.config, using: c.using, genericDefaults: c.generic_defaults || {}, script: c.script };
+    components[path] = { kind: c.kind, config: c.config, using: c.using, genericDefaults: c.generic_defaults || {}, script: c.script, template: c.template };
   }
   const pages = app.packages.flatMap((p) => p.pages);
   const entry = app.app_config && typeof app.app_config.entryPagePath === 'string' ? app.app_config.entryPagePath : pages[0] || '';
@@ -267,6 +267,7 @@ class Instance {
       now: () => self.timers.now,
       api: (name) => JSON.stringify(answerApi(device, name)),
       hasScript: (key) => Object.prototype.hasOwnProperty.call(app.scripts, key),
+      template: (key) => app.templates.templates[key],
       // Mirrors host.rs: the module as a function expression, same first line.
       script: (key) => {
         const script = app.scripts[key];
@@ -278,7 +279,12 @@ class Instance {
     const adapter = instantiate(adapterScript, self.context, () => glassEasel);
     const createHost = await loadHost(self.context);
     self.host = createHost(native, glassEasel, adapter, manifest);
-    vm.runInContext(app.templates_js, self.context, { filename: '<templates>' });
+    // Mirrors host.rs: the shared template runtime once, templates on demand.
+    vm.runInContext(
+      `globalThis.__bonsaiTemplateRuntime=(function(){${app.templates.runtime}\nreturn {R:R,D:typeof D==='undefined'?undefined:D,X:X,Y:Y,Z:Z,P:P,Q:Q};})();`,
+      self.context,
+      { filename: '<templates>' },
+    );
     await self.flush();
     return self;
   }

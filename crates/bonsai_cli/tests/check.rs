@@ -198,7 +198,7 @@ fn build_writes_a_loadable_artifact() {
     let bytes = std::fs::read(&out_path).unwrap();
     let app = bonsai_compiler::CompiledApp::from_bytes(&bytes).unwrap();
     assert_eq!(app.format, bonsai_compiler::ARTIFACT_FORMAT);
-    assert!(app.templates_js.contains("pages/index/index"));
+    assert!(app.templates.templates.contains_key("pages/index/index"));
     assert!(app.scripts.contains_key("pages/index/index.js"));
     let page_style = &app.styles["pages/index/index.wxss"];
     assert!(

@@ -11,7 +11,7 @@ use bonsai_wxss::StyleFragment;
 use serde::{Deserialize, Serialize};
 
 /// Bump on any incompatible change to [`CompiledApp`].
-pub const ARTIFACT_FORMAT: u32 = 1;
+pub const ARTIFACT_FORMAT: u32 = 2;
 
 /// The template compiler the templates were generated with; the engine's
 /// glass-easel runtime must match it.
@@ -32,9 +32,8 @@ pub struct CompiledApp {
     pub packages: Vec<PackageEntry>,
     /// Pages and components by module path (no extension, no leading slash).
     pub components: BTreeMap<String, CompiledComponent>,
-    /// The template group: a script that registers every template with
-    /// `__wxCodeSpace__.addCompiledTemplate`.
-    pub templates_js: String,
+    /// The template group, in parts the engine loads as pages need them.
+    pub templates: bonsai_wxml::SplitTemplates,
     /// CommonJS scripts by their `.js` path.
     pub scripts: BTreeMap<String, CompiledScript>,
     /// Linked stylesheets by entry file (`app.wxss`, `pages/a/index.wxss`).

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bonsai_diagnostics::Diagnostic;
 use bonsai_package::{AppManifest, LoadMode, resolve::ResolvedComponent};
-use bonsai_wxml::TemplateGroup;
+use bonsai_wxml::{SplitTemplates, TemplateGroup};
 use bonsai_wxss::{CompiledStyle, link_styles};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -95,7 +95,7 @@ impl Compiler {
         let styles = take(SourceKind::Style);
         let scripts = take(SourceKind::Script);
 
-        let templates_js = self.compile_templates(&templates, &wxs, &mut diagnostics);
+        let compiled_templates = self.compile_templates(&templates, &wxs, &mut diagnostics);
         let compiled_scripts = self.compile_scripts(&scripts, &mut diagnostics);
         let style_entries = self.compile_styles(manifest, &styles, &mut diagnostics);
 
@@ -158,7 +158,7 @@ impl Compiler {
             url_check: manifest.project.setting.url_check,
             packages: manifest.packages.clone(),
             components,
-            templates_js,
+            templates: compiled_templates,
             scripts: compiled_scripts,
             styles: style_entries,
             summary,
@@ -171,7 +171,7 @@ impl Compiler {
         templates: &[(&str, &str)],
         wxs: &[(&str, &str)],
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> String {
+    ) -> SplitTemplates {
         let mut present = std::collections::HashSet::new();
         for &(path, source) in templates.iter().chain(wxs) {
             present.insert(path);
@@ -206,11 +206,11 @@ impl Compiler {
             self.template_state.remove(&path);
         }
         diagnostics.extend(self.templates.check_references());
-        match self.templates.generate() {
-            Ok(js) => js,
+        match self.templates.generate_split() {
+            Ok(split) => split,
             Err(d) => {
                 diagnostics.push(d);
-                String::new()
+                SplitTemplates::default()
             }
         }
     }

@@ -246,11 +246,27 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   const env = new adapter.MiniProgramEnv();
   const backend = env.associateBackend(backendContext);
   const codeSpace = env.createCodeSpace('', true);
-  // Templates register through this; legacy `bindtap` on native nodes needs the fallback listener.
-  global.__wxCodeSpace__ = {
-    addCompiledTemplate(path, template) {
-      codeSpace.addCompiledTemplate(path, Object.assign(template, { fallbackListenerOnNativeNode: true }));
+  // Template gen objects by key, evaluated on first use: a page pays only
+  // for the templates it renders (and the ones they import).
+  const templateGroup = new Proxy(Object.create(null), {
+    get(loaded, key) {
+      if (typeof key !== 'string') return undefined;
+      if (!(key in loaded)) {
+        const source = native.template(key);
+        if (source === undefined || source === null) return undefined;
+        const env = global.__bonsaiTemplateRuntime;
+        // eslint-disable-next-line no-new-func
+        loaded[key] = new Function('G', 'R', 'D', 'X', 'Y', 'Z', 'P', 'Q', `return ${source}`)(
+          templateGroup, env.R, env.D, env.X, env.Y, env.Z, env.P, env.Q,
+        );
+      }
+      return loaded[key];
     },
+  });
+  const addTemplate = (key) => {
+    const content = templateGroup[key];
+    // Legacy `bindtap` on native nodes needs the fallback listener.
+    if (content) codeSpace.addCompiledTemplate(key, { groupList: templateGroup, content, fallbackListenerOnNativeNode: true });
   };
   global.getRegExp = (pattern, flags) => new RegExp(pattern, flags);
   global.getDate = (...args) => new Date(...args);
@@ -467,6 +483,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
     if (entry.kind === 'component' && config.component === undefined) config.component = true;
     codeSpace.addComponentStaticConfig(path, config);
+    if (entry.template) addTemplate(entry.template);
     if (!entry.script) return;
     const previousEnv = currentEnv;
     const previousRegistered = registeredCurrent;

@@ -225,7 +225,12 @@ impl JsHost {
         )));
         let context = Context::full(&runtime).map_err(startup)?;
         let manifest = host_manifest(&state.borrow().app, &options.device);
-        let templates = state.borrow().app.templates_js.clone();
+        // The shared template runtime (helpers and WXS files) runs once;
+        // each template's own code is evaluated when a page first needs it.
+        let templates = format!(
+            "globalThis.__bonsaiTemplateRuntime=(function(){{{}\nreturn {{R:R,D:typeof D==='undefined'?undefined:D,X:X,Y:Y,Z:Z,P:P,Q:Q}};}})();",
+            state.borrow().app.templates.runtime
+        );
         let host = context.with(|ctx| -> Result<Persistent<Object<'static>>, EngineError> {
             let fail = |e: rquickjs::Error| {
                 EngineError::Startup(take_exception(&ctx, "startup", &e).to_string())
@@ -395,7 +400,7 @@ fn host_manifest(
         .map(|(path, c)| {
             (
                 path.clone(),
-                json!({ "kind": c.kind, "config": c.config, "using": c.using, "genericDefaults": c.generic_defaults, "script": c.script }),
+                json!({ "kind": c.kind, "config": c.config, "using": c.using, "genericDefaults": c.generic_defaults, "script": c.script, "template": c.template }),
             )
         })
         .collect();
@@ -474,6 +479,11 @@ fn native_functions<'js>(
         Func::from(move |name: String, args: String| {
             crate::api::call(&mut s.borrow_mut(), &name, &args)
         }),
+    )?;
+    let s = state.clone();
+    native.set(
+        "template",
+        Func::from(move |key: String| s.borrow().app.templates.templates.get(&key).cloned()),
     )?;
     let s = state.clone();
     native.set(

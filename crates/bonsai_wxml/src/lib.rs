@@ -31,6 +31,14 @@ pub fn template_key(path: &str) -> &str {
     path.strip_suffix(".wxml").unwrap_or(path)
 }
 
+/// A template group's code in parts (see [`TemplateGroup::generate_split`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SplitTemplates {
+    pub runtime: String,
+    /// Gen object expressions by template key.
+    pub templates: BTreeMap<String, String>,
+}
+
 /// All templates and WXS modules of one app.
 #[derive(Debug)]
 pub struct TemplateGroup {
@@ -151,6 +159,40 @@ impl TemplateGroup {
             }
         }
         diagnostics
+    }
+
+    /// Generates the group as separately loadable parts, so an engine can
+    /// evaluate only the templates a page uses: the shared runtime (helpers
+    /// and every WXS file, which define `R`, `D`, `X`, `Y`, `Z`, `P` and `Q`)
+    /// and one expression per template that evaluates to its gen object,
+    /// given those names and `G` (the group list it imports from).
+    pub fn generate_split(&self) -> Result<SplitTemplates, Diagnostic> {
+        let group = &self.group;
+        let keys: Vec<&String> = self.templates.keys().collect();
+        let generated = on_big_stack(|| {
+            catch_unwind(AssertUnwindSafe(|| -> Result<SplitTemplates, String> {
+                let error = |e: glass_easel_template_compiler::TmplError| e.message;
+                let runtime = format!(
+                    "var R={{}};{}{}",
+                    group.export_globals().map_err(error)?,
+                    group.export_all_scripts().map_err(error)?
+                );
+                let mut templates = BTreeMap::new();
+                for key in keys {
+                    templates.insert(key.clone(), group.get_tmpl_gen_object(key).map_err(error)?);
+                }
+                Ok(SplitTemplates { runtime, templates })
+            }))
+        })
+        .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
+        match generated {
+            Ok(Ok(split)) => Ok(split),
+            Ok(Err(message)) => Err(Diagnostic::error("wxml::generate", message)),
+            Err(_) => Err(Diagnostic::error(
+                "wxml::compiler-panic",
+                "the template compiler crashed while generating code",
+            )),
+        }
     }
 
     /// Generates the group's JavaScript: a statement that calls
@@ -395,6 +437,10 @@ mod tests {
         assert!(group.check_references().is_empty());
         let js = group.generate().unwrap();
         assert!(js.contains("addCompiledTemplate"));
+        let split = group.generate_split().unwrap();
+        assert_eq!(split.templates.len(), 2);
+        assert!(split.runtime.contains("var R={}"));
+        assert!(split.templates["pages/common/tpl"].starts_with("(()=>"));
     }
 
     #[test]

@@ -273,7 +273,8 @@ fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
             bail!("npm ci in tasks/conformance/npm failed");
         }
     }
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(npm_dir.join("package.json"))?)?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(npm_dir.join("package.json"))?)?;
     let names: Vec<String> = manifest["dependencies"]
         .as_object()
         .map(|deps| deps.keys().cloned().collect())
@@ -281,10 +282,16 @@ fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut built = Vec::new();
     for name in names {
         let package_dir = node_modules.join(&name);
-        let package: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(package_dir.join("package.json"))?)?;
+        let package: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(package_dir.join("package.json"))?)?;
         let main = package["main"].as_str().unwrap_or("index.js");
-        let main = if main.ends_with(".js") { main.to_owned() } else { format!("{main}.js") };
-        let content = std::fs::read(package_dir.join(&main)).with_context(|| format!("reading {name}/{main}"))?;
+        let main = if main.ends_with(".js") {
+            main.to_owned()
+        } else {
+            format!("{main}.js")
+        };
+        let content = std::fs::read(package_dir.join(&main))
+            .with_context(|| format!("reading {name}/{main}"))?;
         built.push((name, content));
     }
     Ok(built)
