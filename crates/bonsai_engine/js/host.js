@@ -322,9 +322,16 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     descriptors.set(elem, descriptor);
     return descriptor;
   };
+  // glass-easel calls a change observer the first time while it is still
+  // building the shadow tree; WeChat's view layer calls it once the nodes
+  // exist (observers query their siblings), so the first call waits for the
+  // end of the task.
   global.__bonsaiWxsChangeObserver = (listener) => (typeof listener !== 'function' ? listener
     : function changeObserver(newValue, oldValue, host, elem) {
-      return listener.call(this, newValue, oldValue, descriptorOf(host), descriptorOf(elem));
+      const call = () => listener.call(this, newValue, oldValue, descriptorOf(host), descriptorOf(elem));
+      if (oldValue !== undefined) return call();
+      Promise.resolve().then(() => guarded(`${host && host.is} change observer`, call));
+      return undefined;
     });
   global.__bonsaiWxsEventListener = (caller, event, listener) => {
     const isMethod = caller && Object.keys(caller).some((key) => caller[key] === listener);
@@ -423,6 +430,11 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   // What every component gets that the adapter lacks. Headless there is no
   // animation to play: `animate` finishes after its duration.
   codeSpace.setOverallBehavior(codeSpace.getComponentSpace().defineBehavior({
+    lifetimes: {
+      // WeChat tells each component which renderer draws it; Bonsai's view
+      // is the webview kind.
+      created() { this.renderer = 'webview'; },
+    },
     methods: {
       animate(selector, keyframes, duration, callback) {
         if (typeof callback === 'function') setTimeout(() => guarded('animate callback', callback, this), Number(duration) || 0);
@@ -895,6 +907,24 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }
   // APIs that return an object (a manager, a context, a task) are
   // synchronous in WeChat, so they fail by throwing, like `…Sync` ones.
+  // Global event subscriptions. Registering always works; a listener runs
+  // when its event happens (the host emits them: theme, network, resize…).
+  const appEventListeners = new Map();
+  for (const name of ['ThemeChange', 'WindowResize', 'NetworkStatusChange', 'NetworkWeakChange', 'MemoryWarning',
+    'KeyboardHeightChange', 'MenuButtonBoundingClientRectWeightChange', 'AppShow', 'AppHide', 'Error',
+    'UnhandledRejection', 'PageNotFound', 'LazyLoadError', 'AudioInterruptionBegin', 'AudioInterruptionEnd',
+    'UserCaptureScreen', 'LocaleChange', 'AccelerometerChange', 'CompassChange', 'DeviceMotionChange',
+    'GyroscopeChange', 'LocationChange', 'BLEConnectionStateChange', 'BluetoothAdapterStateChange']) {
+    appEventListeners.set(name, []);
+    define(`on${name}`, (fn) => { if (typeof fn === 'function') appEventListeners.get(name).push(fn); });
+    define(`off${name}`, (fn) => {
+      const list = appEventListeners.get(name);
+      appEventListeners.set(name, fn ? list.filter((f) => f !== fn) : []);
+    });
+  }
+  const emitAppEvent = (name, payload) => {
+    for (const fn of appEventListeners.get(name) || []) guarded(`wx.on${name}`, fn, undefined, [payload]);
+  };
   // Starting a refresh from code runs the page's handler, as a pull does.
   asyncApi('startPullDownRefresh', () => {
     callRust('startPullDownRefresh', null);
@@ -961,6 +991,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     pagePaths: () => stack.map((p) => p.path),
     activity: () => activity,
     currentPageReady: () => Boolean(top() && top().ready),
+    emitAppEvent,
     answer(id, ok, result) {
       const complete = waiting.get(id);
       if (!complete) return false;

@@ -128,7 +128,16 @@ fn run() -> anyhow::Result<bool> {
 }
 
 fn compile(files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
-    let (manifest, mut diagnostics) = bonsai_package::load(files, &LoadOptions::default());
+    // Harness apps carry whole libraries and are never uploaded, so WeChat's
+    // package size limits do not apply to them.
+    let options = LoadOptions {
+        limits: bonsai_package::SizeLimits {
+            per_package: u64::MAX,
+            total: u64::MAX,
+        },
+        ..LoadOptions::default()
+    };
+    let (manifest, mut diagnostics) = bonsai_package::load(files, &options);
     let (compiled, more) = Compiler::new().compile(&manifest);
     diagnostics.extend(more);
     if let Some(error) = diagnostics.iter().find(|d| d.is_error()) {
@@ -234,8 +243,8 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
         pages.push(page);
     }
     if library.needs_dependencies {
-        for (name, main) in built_npm_dependencies()? {
-            files.insert(format!("miniprogram_npm/{name}/index.js"), main);
+        for (path, content) in built_npm_dependencies()? {
+            files.insert(format!("miniprogram_npm/{path}"), content);
         }
     }
     files.insert(
@@ -259,7 +268,8 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
 }
 
 /// What the devtools' "build npm" makes of tasks/conformance/npm: each
-/// dependency's main file as `miniprogram_npm/<name>/index.js`.
+/// dependency's files under `miniprogram_npm/<name>/`, with its main file
+/// also as `index.js`, where `require('<name>')` looks.
 fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let npm_dir = repo_root().join("tasks/conformance/npm");
     let node_modules = npm_dir.join("node_modules");
@@ -290,9 +300,14 @@ fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         } else {
             format!("{main}.js")
         };
-        let content = std::fs::read(package_dir.join(&main))
-            .with_context(|| format!("reading {name}/{main}"))?;
-        built.push((name, content));
+        let files = read_dir(&package_dir, InputLimits::default())?;
+        for (path, content) in files.iter().filter(|(p, _)| p.ends_with(".js")) {
+            built.push((format!("{name}/{path}"), content.to_vec()));
+        }
+        let main_content = files
+            .get(main.trim_start_matches("./"))
+            .with_context(|| format!("{name}: no {main}"))?;
+        built.push((format!("{name}/index.js"), main_content.to_vec()));
     }
     Ok(built)
 }
