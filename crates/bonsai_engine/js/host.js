@@ -153,8 +153,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }
   // A canvas without pixels: drawing calls are recorded, queries answer
   // plausibly, so chart and signature components run headless.
-  const headlessCanvas = (element) => {
-    if (element.canvas) return element.canvas;
+  const recordingContext = (extra) => {
     const calls = [];
     const gradient = () => ({ addColorStop() {} });
     const imageData = (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(Math.max(0, w * h * 4)) });
@@ -172,13 +171,18 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       getLineDash: () => [],
       getTransform: () => ({ a: 1, b: 0, c: 0, d: 1, e: 0, f: 0 }),
     };
-    const context = new Proxy(base, {
+    Object.assign(base, extra);
+    return new Proxy(base, {
       get(target, key) {
         if (key in target) return target[key];
         return (...args) => { calls.push([String(key), args]); };
       },
       set(target, key, value) { target[key] = value; return true; },
     });
+  };
+  const headlessCanvas = (element) => {
+    if (element.canvas) return element.canvas;
+    const context = recordingContext({});
     element.canvas = {
       width: 300,
       height: 150,
@@ -853,6 +857,13 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     Animation.prototype[name] = function step(...args) { this.current.push({ type: name, args }); return this; };
   }
   define('createAnimation', (options) => new Animation(options));
+  // The legacy canvas API: drawing is recorded, `draw` completes.
+  define('createCanvasContext', () => recordingContext({
+    draw(reserve, callback) {
+      const cb = typeof reserve === 'function' ? reserve : callback;
+      if (typeof cb === 'function') setTimeout(() => guarded('canvas draw callback', cb), 0);
+    },
+  }));
   // Audio without a speaker: the manager keeps WeChat's state machine (src
   // starts playback, pause/stop, events fire), so players render and react.
   let backgroundAudio = null;
