@@ -9,6 +9,7 @@ mod check;
 mod project;
 mod report;
 mod run;
+mod storage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

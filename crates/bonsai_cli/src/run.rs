@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// Print attributes and inline styles too.
     #[arg(long)]
     pub attributes: bool,
+    /// Keep wx storage in memory only (by default it persists per app id
+    /// under the user's data directory, as on a phone).
+    #[arg(long)]
+    pub no_persist: bool,
 }
 
 #[derive(Serialize)]
@@ -67,7 +71,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
             "warning: urlCheck is false in project.config.json: domain allow-list checks are OFF (development only)"
         );
     }
-    let mut instance = AppInstance::new(Arc::new(compiled.clone()), &EngineOptions::default())?;
+    let storage = (!args.no_persist)
+        .then(crate::storage::FileStorage::in_user_data_dir)
+        .flatten()
+        .map(|s| Arc::new(s) as Arc<dyn bonsai_engine::StorageBackend>);
+    let options = EngineOptions {
+        storage,
+        ..EngineOptions::default()
+    };
+    let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;
     instance.launch(&LaunchOptions {
         url: args.page.clone(),
         ..LaunchOptions::default()

@@ -41,6 +41,22 @@ pub struct EngineOptions {
     pub device: DeviceProfile,
     /// The capabilities this app may use.
     pub grant: api::Grant,
+    /// Where `wx.setStorage` data lives between runs; in memory when `None`.
+    pub storage: Option<Arc<dyn StorageBackend>>,
+}
+
+/// Keeps an app's storage between runs. The engine does no I/O: a host
+/// implements this (the CLI with files under the user's data directory).
+pub trait StorageBackend: std::fmt::Debug {
+    /// The stored entries of `app_id` (key → JSON-encoded value).
+    fn load(&self, app_id: &str) -> std::collections::BTreeMap<String, String>;
+    /// Replaces the stored entries of `app_id`. It must be atomic: a crash
+    /// leaves the old or the new entries, never a mix.
+    fn save(
+        &self,
+        app_id: &str,
+        entries: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String>;
 }
 
 impl Default for EngineOptions {
@@ -51,6 +67,7 @@ impl Default for EngineOptions {
             clock: ClockMode::Virtual,
             device: DeviceProfile::default(),
             grant: api::Grant::default(),
+            storage: None,
         }
     }
 }
@@ -128,6 +145,21 @@ pub enum EngineError {
     Navigation(String),
 }
 
+/// Storage is per app id; an app without one is stored as `unnamed`.
+pub(crate) fn storage_key(app: &CompiledApp) -> String {
+    app.app_id.clone().unwrap_or_else(|| "unnamed".to_owned())
+}
+
+impl HostState {
+    /// Writes storage through to the host's backend after a change.
+    pub(crate) fn persist_storage(&self) -> Result<(), String> {
+        match &self.storage_backend {
+            Some(backend) => backend.save(&storage_key(&self.app), &self.storage),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What the host's native functions share with the instance.
 #[derive(Debug)]
 pub(crate) struct HostState {
@@ -139,6 +171,7 @@ pub(crate) struct HostState {
     pub grant: api::Grant,
     /// Storage values, JSON-encoded, by key.
     pub storage: std::collections::BTreeMap<String, String>,
+    pub storage_backend: Option<Arc<dyn StorageBackend>>,
     pub ui: api::ui::UiState,
 }
 
@@ -185,13 +218,18 @@ impl AppInstance {
             return Err(EngineError::NotAnApp);
         }
         let state = Rc::new(RefCell::new(HostState {
-            app,
+            app: app.clone(),
             timers: clock::TimerQueue::new(options.clock),
             console: Vec::new(),
             errors: Vec::new(),
             device: options.device.clone(),
             grant: options.grant.clone(),
-            storage: std::collections::BTreeMap::new(),
+            storage: options
+                .storage
+                .as_ref()
+                .map(|backend| backend.load(&storage_key(&app)))
+                .unwrap_or_default(),
+            storage_backend: options.storage.clone(),
             ui: api::ui::UiState::default(),
         }));
         let js = host::JsHost::new(state.clone(), options)?;

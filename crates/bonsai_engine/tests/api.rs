@@ -161,3 +161,64 @@ fn dialogs_wait_for_the_host_to_answer() {
     assert!(instance.page_wxml(Default::default()).contains("deleted"));
     assert!(instance.ui().dialogs.is_empty());
 }
+
+/// A host's storage, in memory, shared by the instances of a test.
+#[derive(Debug, Default)]
+struct MemoryStorage(
+    std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeMap<String, String>>>,
+);
+
+impl bonsai_engine::StorageBackend for MemoryStorage {
+    fn load(&self, app_id: &str) -> std::collections::BTreeMap<String, String> {
+        self.0
+            .lock()
+            .expect("test storage lock")
+            .get(app_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn save(
+        &self,
+        app_id: &str,
+        entries: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        self.0
+            .lock()
+            .expect("test storage lock")
+            .insert(app_id.to_owned(), entries.clone());
+        Ok(())
+    }
+}
+
+fn app_with_id(app_id: &str, script: &str, storage: &Arc<MemoryStorage>) -> AppInstance {
+    let mut files = PackageFiles::new();
+    files.insert("project.config.json", format!("{{\"appid\":\"{app_id}\"}}"));
+    files.insert("app.json", r#"{"pages":["pages/index/index"]}"#);
+    files.insert("pages/index/index.wxml", "<view />");
+    files.insert(
+        "pages/index/index.js",
+        format!("Page({{ onLoad() {{\n{script}\n}} }})"),
+    );
+    let (manifest, _) = bonsai_package::load(&files, &LoadOptions::default());
+    let (compiled, _) = Compiler::new().compile(&manifest);
+    let options = EngineOptions {
+        storage: Some(storage.clone()),
+        ..EngineOptions::default()
+    };
+    let mut instance = AppInstance::new(Arc::new(compiled), &options).expect("instance starts");
+    instance.launch(&LaunchOptions::default());
+    instance
+}
+
+#[test]
+fn storage_persists_per_app_id_and_apps_never_share_it() {
+    let storage = Arc::new(MemoryStorage::default());
+    let writer = app_with_id("wxaaaa", "wx.setStorageSync('token', 'secret-a')", &storage);
+    assert!(writer.errors().is_empty(), "{:?}", writer.errors());
+    let show = "console.log(JSON.stringify(wx.getStorageSync('token')))";
+    let other_app = app_with_id("wxbbbb", show, &storage);
+    assert_eq!(logs(&other_app), ["\"\""]);
+    let same_app_later = app_with_id("wxaaaa", show, &storage);
+    assert_eq!(logs(&same_app_later), ["\"secret-a\""]);
+}

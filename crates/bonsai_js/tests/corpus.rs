@@ -6,7 +6,7 @@
 //! modules is also compiled by node as a function body.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bonsai_diagnostics::{Diagnostic, Severity};
 use bonsai_wxss::{CompiledStyle, compile_wxss, link_styles};

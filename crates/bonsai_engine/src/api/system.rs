@@ -104,7 +104,15 @@ fn set_storage(state: &mut HostState, args: Value) -> ApiResult {
     if used + key.len() + encoded.len() > MAX_TOTAL_BYTES {
         return Err("exceed storage max size 10MB".to_owned());
     }
-    state.storage.insert(key, encoded);
+    let previous = state.storage.insert(key.clone(), encoded);
+    if let Err(reason) = state.persist_storage() {
+        // Nothing is lost: the old value stays, in memory as on disk.
+        match previous {
+            Some(old) => state.storage.insert(key, old),
+            None => state.storage.remove(&key),
+        };
+        return Err(reason);
+    }
     Ok(json!({}))
 }
 
@@ -126,11 +134,13 @@ fn get_storage_sync(state: &mut HostState, args: Value) -> ApiResult {
 fn remove_storage(state: &mut HostState, args: Value) -> ApiResult {
     let KeyOptions { key } = options(positional(args, &["key"]))?;
     state.storage.remove(&key);
+    state.persist_storage()?;
     Ok(json!({}))
 }
 
 fn clear_storage(state: &mut HostState, _: Value) -> ApiResult {
     state.storage.clear();
+    state.persist_storage()?;
     Ok(json!({}))
 }
 

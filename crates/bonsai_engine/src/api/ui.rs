@@ -143,10 +143,10 @@ fn show_action_sheet(state: &mut HostState, mut args: Value) -> ApiResult {
         object.insert("kind".to_owned(), json!("actionSheet"));
     }
     let kind: DialogKind = options(args)?;
-    if let DialogKind::ActionSheet { item_list, .. } = &kind {
-        if item_list.is_empty() || item_list.len() > 6 {
-            return Err("parameter error: itemList should have 1 to 6 items".to_owned());
-        }
+    if let DialogKind::ActionSheet { item_list, .. } = &kind
+        && (item_list.is_empty() || item_list.len() > 6)
+    {
+        return Err("parameter error: itemList should have 1 to 6 items".to_owned());
     }
     open_dialog(state, kind)
 }
