@@ -25,7 +25,19 @@ pub struct DeviceProfile {
 }
 
 impl DeviceProfile {
-    /// An iPhone 14-class phone, WeChat's most common shape.
+    /// The WeChat devtools' simulator of an iPhone 14-class phone, which is
+    /// what developers test in: it reports `platform: "devtools"` (apps
+    /// branch on that, e.g. to skip ads) with the phone's screen.
+    pub fn devtools_iphone() -> Self {
+        DeviceProfile {
+            brand: "devtools".into(),
+            system: "iOS 10.0.1".into(),
+            platform: "devtools".into(),
+            ..Self::iphone()
+        }
+    }
+
+    /// An iPhone 14-class phone as WeChat on the device reports it.
     pub fn iphone() -> Self {
         DeviceProfile {
             brand: "iPhone".into(),
@@ -65,6 +77,6 @@ impl DeviceProfile {
 
 impl Default for DeviceProfile {
     fn default() -> Self {
-        Self::iphone()
+        Self::devtools_iphone()
     }
 }

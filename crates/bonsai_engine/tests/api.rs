@@ -122,7 +122,7 @@ fn a_denied_capability_fails_every_call() {
         [
             "getStorageSync:fail permission denied: this app may not use Storage APIs",
             "setStorage:fail permission denied: this app may not use Storage APIs",
-            "ios"
+            "devtools"
         ]
     );
 }
