@@ -40,6 +40,8 @@ struct RunReport {
     ok: bool,
     page_stack: Vec<String>,
     tree: String,
+    /// Toasts, dialogs and bar state on top of the page.
+    ui: bonsai_engine::api::ui::UiState,
     console: Vec<bonsai_engine::ConsoleMessage>,
     errors: Vec<bonsai_engine::JsError>,
 }
@@ -101,6 +103,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
             ok,
             page_stack: instance.page_stack(),
             tree,
+            ui: instance.ui(),
             console,
             errors,
         };
@@ -121,5 +124,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
     }
     println!("{}", instance.page_stack().join(" > "));
     print!("{tree}");
+    let ui = instance.ui();
+    if let Some(toast) = &ui.toast {
+        println!(
+            "[{}] {}",
+            if toast.loading { "loading" } else { "toast" },
+            toast.title
+        );
+    }
+    for dialog in &ui.dialogs {
+        println!(
+            "[dialog #{}] {}",
+            dialog.id,
+            serde_json::to_string(&dialog.kind)?
+        );
+    }
     Ok(ok)
 }
