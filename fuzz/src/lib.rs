@@ -20,15 +20,10 @@ pub fn assert_spans_fit<'a>(
             .as_deref()
             .and_then(&source_of)
             .unwrap_or_else(|| panic!("a span in an unknown file: {diagnostic:?}"));
-        let range = span.range();
-        let fits = range.end <= source.len()
-            && match std::str::from_utf8(source) {
-                Ok(text) => text.is_char_boundary(range.start) && text.is_char_boundary(range.end),
-                Err(_) => true,
-            };
         assert!(
-            fits,
-            "span {range:?} does not fit the {}-byte source: {diagnostic:?}",
+            span.fits(source),
+            "span {:?} does not fit the {}-byte source: {diagnostic:?}",
+            span.range(),
             source.len()
         );
     }

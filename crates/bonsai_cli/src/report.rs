@@ -85,7 +85,7 @@ pub fn print_human(project: &LoadedProject, diagnostics: &[Diagnostic]) {
             file.and_then(|f| project.source_of(f)),
             diagnostic.span,
         ) {
-            (Some(file), Some(source), Some(span)) => {
+            (Some(file), Some(source), Some(span)) if span.fits(source.as_bytes()) => {
                 let id = files.add(project.display_path(file), source);
                 let range = span.range();
                 frame = frame.with_labels(vec![Label::primary(id, range)]);

@@ -50,6 +50,16 @@ impl Span {
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
+
+    /// Whether the span lies inside `source`, on character boundaries when
+    /// it is UTF-8, so a code frame can slice it.
+    pub fn fits(self, source: &[u8]) -> bool {
+        let range = self.range();
+        range.end <= source.len()
+            && std::str::from_utf8(source).map_or(true, |text| {
+                text.is_char_boundary(range.start) && text.is_char_boundary(range.end)
+            })
+    }
 }
 
 /// One finding about the user's package.
