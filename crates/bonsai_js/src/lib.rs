@@ -107,10 +107,35 @@ const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// read as JavaScript. A file with a syntax error yields no output.
 pub fn transform_module(path: &str, source: &str) -> (Option<JsOutput>, Vec<Diagnostic>) {
     let dialect = JsDialect::from_path(path).unwrap_or(JsDialect::JavaScript);
+    let (source, bom) = split_bom(source);
     match guarded(path, || transform(path, source, dialect)) {
         Ok(output) => (Some(output), Vec::new()),
-        Err(diagnostics) => (None, diagnostics),
+        Err(diagnostics) => (None, shift_spans(diagnostics, bom)),
     }
+}
+
+/// swc drops a leading byte order mark from the text its spans count in, so
+/// it is taken off here and the spans moved back past it.
+fn split_bom(source: &str) -> (&str, usize) {
+    match source.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, '\u{feff}'.len_utf8()),
+        None => (source, 0),
+    }
+}
+
+fn shift_spans(diagnostics: Vec<Diagnostic>, by: usize) -> Vec<Diagnostic> {
+    if by == 0 {
+        return diagnostics;
+    }
+    diagnostics
+        .into_iter()
+        .map(|mut d| {
+            d.span = d
+                .span
+                .map(|s| Span::new(s.start as usize + by, s.end as usize + by));
+            d
+        })
+        .collect()
 }
 
 /// Parse-only syntax check for WXS (ES5-ish JS that WeChat runs in its own
@@ -120,6 +145,7 @@ pub fn transform_module(path: &str, source: &str) -> (Option<JsOutput>, Vec<Diag
 /// CommonJS body may. Whether it keeps to the subset WeChat's engine accepts
 /// is not checked here.
 pub fn check_script_syntax(path: &str, source: &str) -> Vec<Diagnostic> {
+    let (source, bom) = split_bom(source);
     let checked = guarded(path, || {
         with_source(path, source, |_, fm| {
             let mut recovered = Vec::new();
@@ -133,7 +159,7 @@ pub fn check_script_syntax(path: &str, source: &str) -> Vec<Diagnostic> {
             syntax_errors(path, fm, parsed, recovered).map(drop)
         })
     });
-    checked.err().unwrap_or_default()
+    shift_spans(checked.err().unwrap_or_default(), bom)
 }
 
 fn transform(path: &str, source: &str, dialect: JsDialect) -> Result<JsOutput, Vec<Diagnostic>> {

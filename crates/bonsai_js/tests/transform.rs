@@ -331,3 +331,14 @@ fn interop_runs_in_node() {
         r#"{"cjs":{"a":1},"a":1,"nsDefault":{"a":1},"esmDefault":42,"n":1,"requiredDefault":42,"marked":true,"reN":1,"reD":42}"#
     );
 }
+
+#[test]
+fn spans_after_a_byte_order_mark_point_into_the_file() {
+    let source = "\u{feff}Page({ a: @ })";
+    let (output, diagnostics) = bonsai_js::transform_module("pages/a.js", source);
+    assert!(output.is_none());
+    let at = source.find('@').unwrap();
+    assert_eq!(diagnostics[0].span.map(|s| s.start as usize), Some(at));
+    let wxs = bonsai_js::check_script_syntax("a.wxs", source);
+    assert_eq!(wxs[0].span.map(|s| s.start as usize), Some(at));
+}
