@@ -77,9 +77,10 @@ impl TemplateGroup {
         let file = format!("{key}.wxml");
         let tag_safe = ascii_whitespace_in_tags(source);
         let group = &mut self.group;
-        let parsed =
-            on_big_stack(|| catch_unwind(AssertUnwindSafe(|| group.add_tmpl(&key, &tag_safe))))
-                .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
+        let parsed = on_big_stack_if(nesting_depth(source) > SHALLOW, || {
+            catch_unwind(AssertUnwindSafe(|| group.add_tmpl(&key, &tag_safe)))
+        })
+        .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
         let errors = match parsed {
             Ok(errors) => errors,
             Err(_) => {
@@ -169,7 +170,8 @@ impl TemplateGroup {
     pub fn generate_split(&self) -> Result<SplitTemplates, Diagnostic> {
         let group = &self.group;
         let keys: Vec<&String> = self.templates.keys().collect();
-        let generated = on_big_stack(|| {
+        let deep = self.templates.values().any(|t| nesting_depth(t) > SHALLOW);
+        let generated = on_big_stack_if(deep, || {
             catch_unwind(AssertUnwindSafe(|| -> Result<SplitTemplates, String> {
                 let error = |e: glass_easel_template_compiler::TmplError| e.message;
                 let runtime = format!(
@@ -200,9 +202,11 @@ impl TemplateGroup {
     /// per template.
     pub fn generate(&self) -> Result<String, Diagnostic> {
         let group = &self.group;
-        let generated =
-            on_big_stack(|| catch_unwind(AssertUnwindSafe(|| group.get_wx_gen_object_groups())))
-                .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
+        let generated = on_big_stack_if(
+            self.templates.values().any(|t| nesting_depth(t) > SHALLOW),
+            || catch_unwind(AssertUnwindSafe(|| group.get_wx_gen_object_groups())),
+        )
+        .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
         match generated {
             Ok(Ok(js)) => Ok(js),
             Ok(Err(err)) => Err(Diagnostic::error("wxml::generate", err.message)),
@@ -214,10 +218,37 @@ impl TemplateGroup {
     }
 }
 
+/// Nesting any thread's stack takes in glass-easel's recursive compiler,
+/// even a 2 MiB test thread in a debug build.
+const SHALLOW: usize = 64;
+
+/// The deepest nesting of tags or brackets in a template, by a quick scan.
+fn nesting_depth(source: &str) -> usize {
+    let (mut tags, mut brackets, mut deepest) = (0usize, 0usize, 0usize);
+    let bytes = source.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' if bytes.get(i + 1) == Some(&b'/') => tags = tags.saturating_sub(1),
+            b'<' => tags += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'/' => tags = tags.saturating_sub(1),
+            b'(' | b'[' | b'{' => brackets += 1,
+            b')' | b']' | b'}' => brackets = brackets.saturating_sub(1),
+            _ => continue,
+        }
+        deepest = deepest.max(tags).max(brackets);
+    }
+    deepest
+}
+
 /// glass-easel's compiler recurses once per nesting level; deeply nested
 /// templates (a few thousand levels, a 12 KB file) would overflow a normal
-/// stack and abort the process. The thread's memory is committed only as used.
-fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+/// stack and abort the process, so those compile on a thread with a big
+/// stack (committed only as used). Ordinary templates stay on the caller's
+/// thread: a thread per file would cost more than the compile.
+fn on_big_stack_if<T: Send>(deep: bool, work: impl FnOnce() -> T + Send) -> Option<T> {
+    if !deep {
+        return Some(work());
+    }
     const STACK: usize = 256 * 1024 * 1024;
     std::thread::scope(|scope| {
         std::thread::Builder::new()
