@@ -921,11 +921,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   // Global event subscriptions. Registering always works; a listener runs
   // when its event happens (the host emits them: theme, network, resize…).
   const appEventListeners = new Map();
-  for (const name of ['ThemeChange', 'WindowResize', 'NetworkStatusChange', 'NetworkWeakChange', 'MemoryWarning',
-    'KeyboardHeightChange', 'MenuButtonBoundingClientRectWeightChange', 'AppShow', 'AppHide', 'Error',
-    'UnhandledRejection', 'PageNotFound', 'LazyLoadError', 'AudioInterruptionBegin', 'AudioInterruptionEnd',
-    'UserCaptureScreen', 'LocaleChange', 'AccelerometerChange', 'CompassChange', 'DeviceMotionChange',
-    'GyroscopeChange', 'LocationChange', 'BLEConnectionStateChange', 'BluetoothAdapterStateChange']) {
+  for (const name of manifest.appEvents) {
     appEventListeners.set(name, []);
     define(`on${name}`, (fn) => { if (typeof fn === 'function') appEventListeners.get(name).push(fn); });
     define(`off${name}`, (fn) => {
@@ -1002,6 +998,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     pagePaths: () => stack.map((p) => p.path),
     activity: () => activity,
     currentPageReady: () => Boolean(top() && top().ready),
+    wxNames: () => [...implemented].sort(),
     emitAppEvent,
     answer(id, ok, result) {
       const complete = waiting.get(id);

@@ -380,6 +380,10 @@ impl JsHost {
         self.query("currentPageReady").unwrap_or(false)
     }
 
+    pub(crate) fn wx_names(&self) -> Vec<String> {
+        self.query("wxNames").unwrap_or_default()
+    }
+
     pub(crate) fn page_paths(&self) -> Vec<String> {
         self.query("pagePaths").unwrap_or_default()
     }
@@ -420,6 +424,7 @@ fn host_manifest(
         "entryPage": entry,
         "device": device,
         "apis": crate::api::js_table(),
+        "appEvents": crate::api::coverage::APP_EVENTS,
     })
 }
 

@@ -360,6 +360,11 @@ impl AppInstance {
         self.js.current_page_ready()
     }
 
+    /// The names the app's `wx` object implements (what `wx.canIUse` answers).
+    pub fn wx_names(&self) -> Vec<String> {
+        self.js.wx_names()
+    }
+
     /// Page paths on the stack, bottom first.
     pub fn page_stack(&self) -> Vec<String> {
         self.js.page_paths()

@@ -9,6 +9,7 @@
 //! WeChat's `"<name>:fail …"`, never a panic. Names not in the registry fail
 //! loudly in JS with `"<name>:fail not supported"`.
 
+pub mod coverage;
 mod system;
 pub mod ui;
 

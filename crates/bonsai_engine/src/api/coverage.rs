@@ -1,0 +1,177 @@
+//! What of the `wx` surface Bonsai implements, for `docs/api-coverage.md`.
+//!
+//! APIs in the Rust registry are listed from it; the ones the JS host
+//! implements (they need JS objects or the page stack) are listed here. A
+//! test checks both lists against the `wx` object an instance really has, so
+//! the document cannot drift from the code.
+
+use std::fmt::Write as _;
+
+use super::registry;
+
+/// Global event subscriptions (`wx.on<Name>` / `wx.off<Name>`): registering
+/// works; a listener runs when the host emits its event.
+pub const APP_EVENTS: &[&str] = &[
+    "ThemeChange",
+    "WindowResize",
+    "NetworkStatusChange",
+    "NetworkWeakChange",
+    "MemoryWarning",
+    "KeyboardHeightChange",
+    "MenuButtonBoundingClientRectWeightChange",
+    "AppShow",
+    "AppHide",
+    "Error",
+    "UnhandledRejection",
+    "PageNotFound",
+    "LazyLoadError",
+    "AudioInterruptionBegin",
+    "AudioInterruptionEnd",
+    "UserCaptureScreen",
+    "LocaleChange",
+    "AccelerometerChange",
+    "CompassChange",
+    "DeviceMotionChange",
+    "GyroscopeChange",
+    "LocationChange",
+    "BLEConnectionStateChange",
+    "BluetoothAdapterStateChange",
+];
+
+/// APIs js/host.js implements, with what each still lacks.
+const JS_APIS: &[(&str, Option<&str>)] = &[
+    ("navigateTo", None),
+    ("redirectTo", None),
+    ("switchTab", None),
+    ("reLaunch", None),
+    ("navigateBack", None),
+    ("nextTick", None),
+    ("canIUse", None),
+    ("getLaunchOptionsSync", None),
+    ("getEnterOptionsSync", None),
+    ("startPullDownRefresh", None),
+    ("createAnimation", None),
+    (
+        "createSelectorQuery",
+        Some("rects, sizes and scroll offsets are 0 until headless layout lands"),
+    ),
+    (
+        "createIntersectionObserver",
+        Some("reports no intersections until headless layout lands"),
+    ),
+    (
+        "createCanvasContext",
+        Some("drawing calls are recorded; there are no pixels"),
+    ),
+    (
+        "getBackgroundAudioManager",
+        Some("state and events only; no sound"),
+    ),
+    (
+        "createInterstitialAd",
+        Some("ads never fill outside WeChat: load/show reject, onError fires"),
+    ),
+    (
+        "createRewardedVideoAd",
+        Some("ads never fill outside WeChat: load/show reject, onError fires"),
+    ),
+];
+
+/// Registry APIs that do less than WeChat's.
+const PARTIAL: &[(&str, &str)] = &[
+    (
+        "getNetworkType",
+        "always reports wifi (no network provider yet)",
+    ),
+    ("getSystemInfo", "from the device profile"),
+    ("getSystemInfoSync", "from the device profile"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    Implemented,
+    Partial(String),
+    Unsupported(&'static str),
+}
+
+/// Every name Bonsai's `wx` implements (fully or partly).
+pub fn implemented_names() -> Vec<String> {
+    let mut names: Vec<String> = registry().iter().map(|s| s.name.to_owned()).collect();
+    names.extend(JS_APIS.iter().map(|(n, _)| (*n).to_owned()));
+    for event in APP_EVENTS {
+        names.push(format!("on{event}"));
+        names.push(format!("off{event}"));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// How Bonsai supports one `wx` name.
+pub fn support(name: &str) -> Support {
+    if let Some((_, note)) = PARTIAL.iter().find(|(n, _)| *n == name) {
+        return Support::Partial((*note).to_owned());
+    }
+    if registry().iter().any(|s| s.name == name) {
+        return Support::Implemented;
+    }
+    if let Some((_, note)) = JS_APIS.iter().find(|(n, _)| *n == name) {
+        return note.map_or(Support::Implemented, |n| Support::Partial(n.to_owned()));
+    }
+    if let Some(event) = name.strip_prefix("on").or_else(|| name.strip_prefix("off")) {
+        if APP_EVENTS.contains(&event) {
+            return Support::Partial(
+                "listeners register; the event fires when the host emits it".to_owned(),
+            );
+        }
+    }
+    Support::Unsupported(unsupported_reason(name))
+}
+
+fn unsupported_reason(name: &str) -> &'static str {
+    const PLATFORM: &[&str] = &[
+        "login",
+        "checkSession",
+        "requestPayment",
+        "requestSubscribeMessage",
+        "getUserProfile",
+        "getUserInfo",
+        "requestOrderPayment",
+    ];
+    if name.starts_with("cloud") || name.contains("VK") || name.contains("Xr") {
+        "vendor cloud and XR/VK runtimes are out of scope"
+    } else if PLATFORM.contains(&name) {
+        "needs the platform server (login, payment, messages): not yet"
+    } else {
+        "not implemented yet: fails with \"<name>:fail not supported\""
+    }
+}
+
+/// `docs/api-coverage.md` for the official list of names (one per line).
+pub fn markdown(official: &str) -> String {
+    let names: Vec<&str> = official
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let supports: Vec<(&str, Support)> = names.iter().map(|n| (*n, support(n))).collect();
+    let count = |f: fn(&Support) -> bool| supports.iter().filter(|(_, s)| f(s)).count();
+    let implemented = count(|s| matches!(s, Support::Implemented));
+    let partial = count(|s| matches!(s, Support::Partial(_)));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# wx API coverage\n\nGenerated from the engine's API registry by `BONSAI_UPDATE_DOCS=1 cargo test -p bonsai_engine --test api_coverage`; do not edit.\nThe names are the {} `wx.*` APIs of miniprogram-api-typings.\n\n- implemented: {implemented}\n- partial: {partial}\n- unsupported: {}\n\n| API | support | notes |\n| --- | --- | --- |",
+        names.len(),
+        names.len() - implemented - partial
+    );
+    for (name, support) in &supports {
+        let (label, note) = match support {
+            Support::Implemented => ("implemented", String::new()),
+            Support::Partial(note) => ("partial", note.clone()),
+            Support::Unsupported(reason) => ("unsupported", (*reason).to_owned()),
+        };
+        let _ = writeln!(out, "| `wx.{name}` | {label} | {note} |");
+    }
+    out
+}
