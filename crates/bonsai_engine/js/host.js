@@ -857,6 +857,54 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     Animation.prototype[name] = function step(...args) { this.current.push({ type: name, args }); return this; };
   }
   define('createAnimation', (options) => new Animation(options));
+  const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  define('arrayBufferToBase64', (buffer) => {
+    const bytes = new Uint8Array(buffer);
+    let out = '';
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
+      out += BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63];
+      out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=';
+      out += i + 2 < bytes.length ? BASE64[n & 63] : '=';
+    }
+    return out;
+  });
+  define('base64ToArrayBuffer', (text) => {
+    const clean = String(text).replace(/[^A-Za-z0-9+/]/g, '');
+    const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+    let j = 0;
+    for (let i = 0; i < clean.length; i += 4) {
+      const n = (BASE64.indexOf(clean[i]) << 18) | (BASE64.indexOf(clean[i + 1]) << 12)
+        | ((BASE64.indexOf(clean[i + 2]) & 63) << 6) | (BASE64.indexOf(clean[i + 3]) & 63);
+      bytes[j++] = (n >> 16) & 255;
+      if (i + 2 < clean.length) bytes[j++] = (n >> 8) & 255;
+      if (i + 3 < clean.length) bytes[j++] = n & 255;
+    }
+    return bytes.buffer.slice(0, j);
+  });
+  wx.env = { USER_DATA_PATH: 'wxfile://usr' };
+  define('getExptInfoSync', () => ({}));
+  // Updates come from the platform's registry; a run from a project
+  // directory is always the newest version.
+  define('getUpdateManager', () => ({
+    onCheckForUpdate(fn) { setTimeout(() => guarded('onCheckForUpdate', fn, undefined, [{ hasUpdate: false }]), 0); },
+    onUpdateReady() {},
+    onUpdateFailed() {},
+    applyUpdate() {},
+  }));
+  define('getPerformance', () => ({
+    now: () => native.now(),
+    getEntries: () => [],
+    getEntriesByName: () => [],
+    getEntriesByType: () => [],
+    setBufferSize() {},
+    createObserver: () => ({ observe() {}, disconnect() {} }),
+  }));
+  // Scrolling the page reports onPageScroll, as a user's scroll does.
+  asyncApi('pageScrollTo', (options) => {
+    const scrollTop = Number(options.scrollTop) || 0;
+    setTimeout(() => { if (top()) callPage(top(), 'onPageScroll', [{ scrollTop }]); }, Number(options.duration) || 0);
+  });
   // The legacy canvas API: drawing is recorded, `draw` completes.
   define('createCanvasContext', () => recordingContext({
     draw(reserve, callback) {

@@ -222,3 +222,31 @@ fn storage_persists_per_app_id_and_apps_never_share_it() {
     let same_app_later = app_with_id("wxaaaa", show, &storage);
     assert_eq!(logs(&same_app_later), ["\"secret-a\""]);
 }
+
+#[test]
+fn small_apis_behave_like_wechat() {
+    let instance = run(
+        r#"
+        const buffer = wx.base64ToArrayBuffer(wx.arrayBufferToBase64(new Uint8Array([0, 1, 254, 255, 7]).buffer));
+        console.log('base64', wx.arrayBufferToBase64(new Uint8Array([77, 97, 110]).buffer), Array.from(new Uint8Array(buffer)).join(','));
+        wx.setClipboardData({ data: 'copied', success: () => wx.getClipboardData({ success: (r) => console.log('clipboard', r.data) }) });
+        wx.setNavigationBarColor({ frontColor: '#ff0000', backgroundColor: '#000000', fail: (r) => console.log(r.errMsg) });
+        wx.reportEvent('buy', { sku: 1 });
+        console.log('env', wx.env.USER_DATA_PATH);
+        "#,
+        &EngineOptions::default(),
+    );
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    assert_eq!(
+        logs(&instance),
+        [
+            "base64 TWFu 0,1,254,255,7",
+            "clipboard copied",
+            "setNavigationBarColor:fail invalid frontColor: only #ffffff and #000000 are allowed",
+            "env wxfile://usr",
+        ]
+    );
+    let ui = instance.ui();
+    assert_eq!(ui.clipboard.as_deref(), Some("copied"));
+    assert_eq!(ui.reported_events.len(), 1);
+}

@@ -51,6 +51,24 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
     ("getEnterOptionsSync", None),
     ("startPullDownRefresh", None),
     ("createAnimation", None),
+    ("arrayBufferToBase64", None),
+    ("base64ToArrayBuffer", None),
+    (
+        "getExptInfoSync",
+        Some("no experiments are configured: always {}"),
+    ),
+    (
+        "getUpdateManager",
+        Some("always up to date until the platform registry serves versions"),
+    ),
+    (
+        "getPerformance",
+        Some("now() only; no entries are recorded"),
+    ),
+    (
+        "pageScrollTo",
+        Some("reports onPageScroll; there is no layout to scroll yet"),
+    ),
     (
         "createSelectorQuery",
         Some("rects, sizes and scroll offsets are 0 until headless layout lands"),

@@ -20,6 +20,16 @@ pub struct UiState {
     pub tab_bar_badges: std::collections::BTreeMap<u32, String>,
     pub pull_down_refreshing: bool,
     pub navigation_bar_loading: bool,
+    /// `setNavigationBarColor`'s last options.
+    pub navigation_bar_color: Option<Value>,
+    /// `setTabBarStyle`'s last options, and per-item overrides by index.
+    pub tab_bar_style: Option<Value>,
+    pub tab_bar_items: std::collections::BTreeMap<u32, Value>,
+    pub tab_bar_hidden: bool,
+    /// What the app put on the clipboard.
+    pub clipboard: Option<String>,
+    /// Analytics the app reported (`reportEvent`, `reportAnalytics`), in order.
+    pub reported_events: Vec<Value>,
     #[serde(skip)]
     next_dialog: u32,
 }
@@ -234,6 +244,82 @@ fn hide_bar_loading(state: &mut HostState, _: Value) -> ApiResult {
     Ok(json!({}))
 }
 
+/// Options kept as given (colours, styles): WeChat validates little here.
+fn without_callbacks(args: Value) -> Value {
+    match args {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BarColor {
+    front_color: String,
+    background_color: String,
+}
+
+fn set_bar_color(state: &mut HostState, args: Value) -> ApiResult {
+    let BarColor {
+        front_color,
+        background_color,
+    } = options(args.clone())?;
+    if front_color != "#ffffff" && front_color != "#000000" {
+        return Err("invalid frontColor: only #ffffff and #000000 are allowed".to_owned());
+    }
+    if !background_color.starts_with('#') {
+        return Err("invalid backgroundColor: expected a hex color".to_owned());
+    }
+    state.ui.navigation_bar_color = Some(without_callbacks(args));
+    Ok(json!({}))
+}
+
+fn set_tab_bar_style(state: &mut HostState, args: Value) -> ApiResult {
+    state.ui.tab_bar_style = Some(without_callbacks(args));
+    Ok(json!({}))
+}
+
+fn set_tab_bar_item(state: &mut HostState, args: Value) -> ApiResult {
+    let BadgeOptions { index, .. } = options(args.clone())?;
+    state
+        .ui
+        .tab_bar_items
+        .insert(index, without_callbacks(args));
+    Ok(json!({}))
+}
+
+fn show_tab_bar(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.tab_bar_hidden = false;
+    Ok(json!({}))
+}
+
+fn hide_tab_bar(state: &mut HostState, _: Value) -> ApiResult {
+    state.ui.tab_bar_hidden = true;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct ClipboardOptions {
+    data: String,
+}
+
+fn set_clipboard(state: &mut HostState, args: Value) -> ApiResult {
+    let ClipboardOptions { data } = options(args)?;
+    state.ui.clipboard = Some(data);
+    Ok(json!({}))
+}
+
+fn get_clipboard(state: &mut HostState, _: Value) -> ApiResult {
+    Ok(json!({ "data": state.ui.clipboard.clone().unwrap_or_default() }))
+}
+
+fn report_event(state: &mut HostState, args: Value) -> ApiResult {
+    state.ui.reported_events.push(args);
+    Ok(json!({}))
+}
+
 pub(super) fn apis() -> Vec<ApiSpec> {
     use ApiKind::Async;
     use Capability::Ui;
@@ -243,7 +329,15 @@ pub(super) fn apis() -> Vec<ApiSpec> {
         capability: Ui,
         handler,
     };
+    let sync = |name, handler| ApiSpec {
+        name,
+        kind: ApiKind::Sync,
+        capability: Ui,
+        handler,
+    };
     vec![
+        sync("reportEvent", report_event),
+        sync("reportAnalytics", report_event),
         api("showToast", show_toast),
         api("showLoading", show_loading),
         api("hideToast", hide_toast),
@@ -259,5 +353,12 @@ pub(super) fn apis() -> Vec<ApiSpec> {
         api("stopPullDownRefresh", stop_pull_down),
         api("showNavigationBarLoading", show_bar_loading),
         api("hideNavigationBarLoading", hide_bar_loading),
+        api("setNavigationBarColor", set_bar_color),
+        api("setTabBarStyle", set_tab_bar_style),
+        api("setTabBarItem", set_tab_bar_item),
+        api("showTabBar", show_tab_bar),
+        api("hideTabBar", hide_tab_bar),
+        api("setClipboardData", set_clipboard),
+        api("getClipboardData", get_clipboard),
     ]
 }
