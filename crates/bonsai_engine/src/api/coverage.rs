@@ -136,12 +136,11 @@ pub fn support(name: &str) -> Support {
     if let Some((_, note)) = JS_APIS.iter().find(|(n, _)| *n == name) {
         return note.map_or(Support::Implemented, |n| Support::Partial(n.to_owned()));
     }
-    if let Some(event) = name.strip_prefix("on").or_else(|| name.strip_prefix("off")) {
-        if APP_EVENTS.contains(&event) {
-            return Support::Partial(
-                "listeners register; the event fires when the host emits it".to_owned(),
-            );
-        }
+    let event = name.strip_prefix("on").or_else(|| name.strip_prefix("off"));
+    if event.is_some_and(|e| APP_EVENTS.contains(&e)) {
+        return Support::Partial(
+            "listeners register; the event fires when the host emits it".to_owned(),
+        );
     }
     Support::Unsupported(unsupported_reason(name))
 }
