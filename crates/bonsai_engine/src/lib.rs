@@ -43,6 +43,8 @@ pub struct EngineOptions {
     pub grant: api::Grant,
     /// Where `wx.setStorage` data lives between runs; in memory when `None`.
     pub storage: Option<Arc<dyn StorageBackend>>,
+    /// Who answers `wx.authorize` prompts; headless hosts deny.
+    pub prompt_policy: api::scope::PromptPolicy,
 }
 
 /// Keeps an app's storage between runs. The engine does no I/O: a host
@@ -68,6 +70,7 @@ impl Default for EngineOptions {
             device: DeviceProfile::default(),
             grant: api::Grant::default(),
             storage: None,
+            prompt_policy: api::scope::PromptPolicy::default(),
         }
     }
 }
@@ -172,6 +175,9 @@ pub(crate) struct HostState {
     /// Storage values, JSON-encoded, by key.
     pub storage: std::collections::BTreeMap<String, String>,
     pub storage_backend: Option<Arc<dyn StorageBackend>>,
+    /// Scope answers so far (`scope.userLocation` → granted).
+    pub scopes: std::collections::BTreeMap<String, bool>,
+    pub prompt_policy: api::scope::PromptPolicy,
     pub ui: api::ui::UiState,
 }
 
@@ -230,6 +236,8 @@ impl AppInstance {
                 .map(|backend| backend.load(&storage_key(&app)))
                 .unwrap_or_default(),
             storage_backend: options.storage.clone(),
+            scopes: std::collections::BTreeMap::new(),
+            prompt_policy: options.prompt_policy,
             ui: api::ui::UiState::default(),
         }));
         let js = host::JsHost::new(state.clone(), options)?;
@@ -387,6 +395,13 @@ impl AppInstance {
             };
             state.ui.dialogs.remove(index)
         };
+        if let api::ui::DialogKind::Authorize { scope } = &dialog.kind {
+            let granted = *answer == api::ui::DialogAnswer::Confirm;
+            self.state
+                .borrow_mut()
+                .scopes
+                .insert(scope.clone(), granted);
+        }
         let (ok, result) = match answer.result(&dialog) {
             Ok(value) => (true, value),
             Err(reason) => (false, serde_json::Value::String(reason)),

@@ -250,3 +250,45 @@ fn small_apis_behave_like_wechat() {
     assert_eq!(ui.clipboard.as_deref(), Some("copied"));
     assert_eq!(ui.reported_events.len(), 1);
 }
+
+#[test]
+fn scopes_are_asked_once_and_remembered() {
+    let script = r#"
+        wx.authorize({ scope: 'scope.userLocation', success: () => console.log('granted'), fail: (r) => console.log(r.errMsg) });
+        wx.authorize({ scope: 'scope.bogus', fail: (r) => console.log(r.errMsg) });
+        "#;
+    // Headless, nobody answers: denied, and getSetting says so.
+    let denied = run(
+        &format!(
+            "{script}\nwx.getSetting({{ success: (r) => console.log(JSON.stringify(r.authSetting)) }});"
+        ),
+        &EngineOptions::default(),
+    );
+    assert_eq!(
+        logs(&denied),
+        [
+            "authorize:fail auth deny",
+            "authorize:fail invalid scope: scope.bogus",
+            r#"{"scope.userLocation":false}"#
+        ]
+    );
+    // A host that asks: the prompt waits, the answer sticks.
+    let options = EngineOptions {
+        prompt_policy: bonsai_engine::api::scope::PromptPolicy::Ask,
+        ..EngineOptions::default()
+    };
+    let mut asked = run(script, &options);
+    let dialog = asked.ui().dialogs[0].clone();
+    assert_eq!(
+        dialog.kind,
+        DialogKind::Authorize {
+            scope: "scope.userLocation".to_owned()
+        }
+    );
+    assert!(asked.answer_dialog(dialog.id, &DialogAnswer::Confirm));
+    asked.page_event("onShow", serde_json::json!({}));
+    assert_eq!(
+        logs(&asked),
+        ["authorize:fail invalid scope: scope.bogus", "granted"]
+    );
+}

@@ -103,6 +103,10 @@ const PARTIAL: &[(&str, &str)] = &[
     ),
     ("getSystemInfo", "from the device profile"),
     ("getSystemInfoSync", "from the device profile"),
+    (
+        "openSetting",
+        "the settings page closes unchanged: returns the current authSetting",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

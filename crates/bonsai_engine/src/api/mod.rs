@@ -10,6 +10,7 @@
 //! loudly in JS with `"<name>:fail not supported"`.
 
 pub mod coverage;
+pub mod scope;
 mod system;
 pub mod ui;
 
@@ -73,6 +74,7 @@ pub fn registry() -> &'static [ApiSpec] {
     REGISTRY.get_or_init(|| {
         let mut all = Vec::new();
         all.extend(system::apis());
+        all.extend(scope::apis());
         all.extend(ui::apis());
         all
     })

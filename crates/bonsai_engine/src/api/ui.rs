@@ -84,6 +84,8 @@ pub enum DialogKind {
         alert_text: String,
         item_list: Vec<String>,
     },
+    /// `wx.authorize` asking the user for a scope (`scope.userLocation`…).
+    Authorize { scope: String },
 }
 
 fn yes() -> bool {
@@ -128,12 +130,14 @@ impl DialogAnswer {
                 Ok(json!({ "tapIndex": index }))
             }
             (DialogKind::ActionSheet { .. }, DialogAnswer::Cancel) => Err("cancel".to_owned()),
+            (DialogKind::Authorize { .. }, DialogAnswer::Confirm) => Ok(json!({})),
+            (DialogKind::Authorize { .. }, DialogAnswer::Cancel) => Err("auth deny".to_owned()),
             _ => Err("that answer does not fit this dialog".to_owned()),
         }
     }
 }
 
-fn open_dialog(state: &mut HostState, kind: DialogKind) -> ApiResult {
+pub(super) fn open_dialog(state: &mut HostState, kind: DialogKind) -> ApiResult {
     state.ui.next_dialog += 1;
     let id = state.ui.next_dialog;
     state.ui.dialogs.push(Dialog { id, kind });
