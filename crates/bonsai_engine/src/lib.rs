@@ -45,6 +45,10 @@ pub struct EngineOptions {
     pub storage: Option<Arc<dyn StorageBackend>>,
     /// Who answers `wx.authorize` prompts; headless hosts deny.
     pub prompt_policy: api::scope::PromptPolicy,
+    /// Performs `wx.request`; without one requests fail.
+    pub network: Option<Arc<dyn api::network::NetworkProvider>>,
+    /// The app's request domains (WeChat's admin-console allow-list).
+    pub request_domains: Vec<String>,
 }
 
 /// Keeps an app's storage between runs. The engine does no I/O: a host
@@ -71,6 +75,8 @@ impl Default for EngineOptions {
             grant: api::Grant::default(),
             storage: None,
             prompt_policy: api::scope::PromptPolicy::default(),
+            network: None,
+            request_domains: Vec::new(),
         }
     }
 }
@@ -154,6 +160,12 @@ pub(crate) fn storage_key(app: &CompiledApp) -> String {
 }
 
 impl HostState {
+    /// A fresh id for a call whose answer comes later.
+    pub(crate) fn next_waiting_id(&mut self) -> u32 {
+        self.last_waiting_id += 1;
+        self.last_waiting_id
+    }
+
     /// Writes storage through to the host's backend after a change.
     pub(crate) fn persist_storage(&self) -> Result<(), String> {
         match &self.storage_backend {
@@ -178,6 +190,13 @@ pub(crate) struct HostState {
     /// Scope answers so far (`scope.userLocation` → granted).
     pub scopes: std::collections::BTreeMap<String, bool>,
     pub prompt_policy: api::scope::PromptPolicy,
+    pub network: Option<Arc<dyn api::network::NetworkProvider>>,
+    pub network_policy: api::network::NetworkPolicy,
+    /// Network answers waiting for the next task.
+    pub inbox: api::network::Inbox,
+    pub requests_in_flight: usize,
+    /// The last id handed to a call that waits (a dialog, a request).
+    pub last_waiting_id: u32,
     pub ui: api::ui::UiState,
 }
 
@@ -238,6 +257,14 @@ impl AppInstance {
             storage_backend: options.storage.clone(),
             scopes: std::collections::BTreeMap::new(),
             prompt_policy: options.prompt_policy,
+            network: options.network.clone(),
+            network_policy: api::network::NetworkPolicy {
+                url_check: app.url_check,
+                request_domains: options.request_domains.clone(),
+            },
+            inbox: api::network::Inbox::default(),
+            requests_in_flight: 0,
+            last_waiting_id: 0,
             ui: api::ui::UiState::default(),
         }));
         let js = host::JsHost::new(state.clone(), options)?;
@@ -316,6 +343,7 @@ impl AppInstance {
 
     /// Moves the clock forward by `ms`, running every timer that falls due, in order.
     pub fn advance(&mut self, ms: u64) {
+        self.deliver_network();
         let target = self.state.borrow().timers.now().saturating_add(ms);
         loop {
             let next = self.state.borrow_mut().timers.pop_due(target);
@@ -334,6 +362,7 @@ impl AppInstance {
     /// Runs every timer already due (zero-delay work such as `onReady` and
     /// render callbacks), repeatedly, without moving the clock.
     pub fn settle(&mut self) {
+        self.deliver_network();
         // A bounded number of rounds: an app that re-arms 0 ms timers forever
         // must not hang the host.
         for _ in 0..10_000 {
@@ -341,6 +370,45 @@ impl AppInstance {
             let next = self.state.borrow_mut().timers.pop_due(now);
             let Some(id) = next else { return };
             self.task("timer", |call| call.fire_timer(id));
+        }
+    }
+
+    /// Hands network answers that have arrived to the app, each as a task.
+    fn deliver_network(&mut self) {
+        let answers: Vec<(u32, Result<serde_json::Value, String>)> = {
+            let state = self.state.borrow();
+            let mut inbox = state
+                .inbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::take(&mut *inbox)
+        };
+        for (id, result) in answers {
+            {
+                let mut state = self.state.borrow_mut();
+                state.requests_in_flight = state.requests_in_flight.saturating_sub(1);
+            }
+            let (ok, value) = match result {
+                Ok(value) => (true, value),
+                Err(reason) => (false, serde_json::Value::String(reason)),
+            };
+            self.task("request answer", |call| call.answer(id, ok, &value));
+        }
+    }
+
+    /// Waits (in real time) until every request in flight is answered and
+    /// delivered, or `timeout` passes. Returns whether all were answered.
+    pub fn wait_for_network(&mut self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            self.settle();
+            if self.state.borrow().requests_in_flight == 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 

@@ -292,3 +292,56 @@ fn scopes_are_asked_once_and_remembered() {
         ["authorize:fail invalid scope: scope.bogus", "granted"]
     );
 }
+
+/// Answers every request at once with the URL it was asked for.
+#[derive(Debug)]
+struct EchoNetwork;
+
+impl bonsai_engine::api::network::NetworkProvider for EchoNetwork {
+    fn request(
+        &self,
+        request: bonsai_engine::api::network::HttpRequest,
+        done: bonsai_engine::api::network::Completion,
+    ) {
+        done(Ok(bonsai_engine::api::network::HttpResponse {
+            status_code: 200,
+            header: Default::default(),
+            data: serde_json::json!({ "url": request.url, "method": request.method }),
+        }));
+    }
+}
+
+#[test]
+fn requests_go_through_the_allow_list_and_the_provider() {
+    let script = r#"
+        wx.request({ url: 'https://api.shop.example/products', success: (r) => console.log('ok', r.errMsg, r.statusCode, JSON.stringify(r.data)) });
+        wx.request({ url: 'https://evil.example/steal', fail: (r) => console.log(r.errMsg) });
+        wx.request({ url: 'http://api.shop.example/plain', fail: (r) => console.log(r.errMsg) });
+        "#;
+    let options = EngineOptions {
+        network: Some(Arc::new(EchoNetwork)),
+        request_domains: vec!["api.shop.example".to_owned()],
+        ..EngineOptions::default()
+    };
+    let instance = run(script, &options);
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    assert_eq!(
+        logs(&instance),
+        [
+            "request:fail url not in domain list: https://evil.example/steal",
+            "request:fail url not in domain list: http://api.shop.example/plain (only https is allowed)",
+            r#"ok request:ok 200 {"url":"https://api.shop.example/products","method":"GET"}"#,
+        ]
+    );
+    let offline = run(
+        "wx.request({ url: 'https://api.shop.example/x', fail: (r) => console.log(r.errMsg) })",
+        &EngineOptions {
+            request_domains: vec!["api.shop.example".to_owned()],
+            ..EngineOptions::default()
+        },
+    );
+    assert_eq!(
+        logs(&offline),
+        ["request:fail no network: this host has no network provider"]
+    );
+}

@@ -10,6 +10,7 @@
 //! loudly in JS with `"<name>:fail not supported"`.
 
 pub mod coverage;
+pub mod network;
 pub mod scope;
 mod system;
 pub mod ui;
@@ -30,6 +31,8 @@ pub enum Capability {
     Ui,
     /// The app's own storage.
     Storage,
+    /// HTTP and sockets, to the app's allowed domains.
+    Network,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +78,7 @@ pub fn registry() -> &'static [ApiSpec] {
         let mut all = Vec::new();
         all.extend(system::apis());
         all.extend(scope::apis());
+        all.extend(network::apis());
         all.extend(ui::apis());
         all
     })
@@ -116,7 +120,12 @@ impl Default for Grant {
     /// What every mini program gets without asking in WeChat.
     fn default() -> Self {
         Grant {
-            granted: vec![Capability::System, Capability::Ui, Capability::Storage],
+            granted: vec![
+                Capability::System,
+                Capability::Ui,
+                Capability::Storage,
+                Capability::Network,
+            ],
             denied: Vec::new(),
         }
     }

@@ -30,8 +30,6 @@ pub struct UiState {
     pub clipboard: Option<String>,
     /// Analytics the app reported (`reportEvent`, `reportAnalytics`), in order.
     pub reported_events: Vec<Value>,
-    #[serde(skip)]
-    next_dialog: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,8 +136,7 @@ impl DialogAnswer {
 }
 
 pub(super) fn open_dialog(state: &mut HostState, kind: DialogKind) -> ApiResult {
-    state.ui.next_dialog += 1;
-    let id = state.ui.next_dialog;
+    let id = state.next_waiting_id();
     state.ui.dialogs.push(Dialog { id, kind });
     // The JS host holds the call until the dialog is answered.
     Ok(json!({ "waitingFor": id }))
