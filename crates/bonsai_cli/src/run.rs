@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// Print attributes and inline styles too.
     #[arg(long)]
     pub attributes: bool,
+    /// A domain `wx.request` may reach (repeatable): the app's allow-list,
+    /// as configured in WeChat's admin console.
+    #[arg(long = "request-domain", value_name = "DOMAIN")]
+    pub request_domains: Vec<String>,
     /// Keep wx storage in memory only (by default it persists per app id
     /// under the user's data directory, as on a phone).
     #[arg(long)]
@@ -79,6 +83,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         .map(|s| Arc::new(s) as Arc<dyn bonsai_engine::StorageBackend>);
     let options = EngineOptions {
         storage,
+        request_domains: args.request_domains.clone(),
         ..EngineOptions::default()
     };
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;
