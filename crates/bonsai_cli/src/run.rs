@@ -84,6 +84,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
     let options = EngineOptions {
         storage,
         request_domains: args.request_domains.clone(),
+        network: Some(Arc::new(crate::network::HttpNetwork)),
         ..EngineOptions::default()
     };
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;
@@ -91,8 +92,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         url: args.page.clone(),
         ..LaunchOptions::default()
     });
+    // Requests run in real time; their answers are part of what a page shows.
+    let network_timeout = std::time::Duration::from_secs(60);
+    instance.wait_for_network(network_timeout);
     for selector in &args.taps {
         instance.tap(selector)?;
+        instance.wait_for_network(network_timeout);
     }
     if args.wait > 0 {
         instance.advance(args.wait);

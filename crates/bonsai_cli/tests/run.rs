@@ -88,3 +88,50 @@ fn a_page_that_throws_exits_1_and_names_its_line() {
     );
     assert!(stderr.contains("(pages/index/index.js:3:"), "{stderr}");
 }
+
+#[test]
+fn requests_reach_a_real_server_when_url_check_is_off() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("its address").port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the app connects");
+        let mut request = [0u8; 2048];
+        let read = stream.read(&mut request).expect("a request");
+        let body = r#"{"items":["alpha","beta"]}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(response.as_bytes())
+            .expect("the response is sent");
+        String::from_utf8_lossy(&request[..read]).into_owned()
+    });
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run/network");
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["run", "--no-persist", "--page"])
+        .arg(format!("pages/index/index?port={port}"))
+        .arg(app)
+        .output()
+        .expect("bonsai runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("<view id=\"status\">HTTP 200</view>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<view class=\"item\">beta</view>"),
+        "{stdout}"
+    );
+    let request = server.join().expect("the server finishes");
+    assert!(
+        request.starts_with("GET /items?page=1 HTTP/1.1"),
+        "{request}"
+    );
+}
