@@ -14,7 +14,8 @@
 //     "iterations": 10,                  // timed runs of each measurement
 //     "instances": 20,                   // live instances per memory batch
 //     "device": { … },                   // bonsai_engine::DeviceProfile, as the engine sends it
-//     "apis": [ { "name": "getSystemInfoSync", "kind": "sync" }, … ]
+//     "app_manifest": { … },             // bonsai_engine::host_manifest of the app, as createHost gets it
+//     "fixture_manifest": { … }          // the same for the fixture
 //   }
 //
 // Runs the same work as the Rust side with the same JavaScript: glass-easel
@@ -209,17 +210,6 @@ class Tree {
 // JsHost::run_task drains QuickJS's job queue. The contexts share Node's
 // microtask queue, which is empty again by the time setImmediate fires.
 const drainMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
-
-// The manifest host.rs builds (`host_manifest`); keep the two in step.
-function hostManifest(app, device, apis) {
-  const components = {};
-  for (const [path, c] of Object.entries(app.components)) {
-    components[path] = { kind: c.kind, config: c.config, using: c.using, genericDefaults: c.generic_defaults || {}, script: c.script, template: c.template };
-  }
-  const pages = app.packages.flatMap((p) => p.pages);
-  const entry = app.app_config && typeof app.app_config.entryPagePath === 'string' ? app.app_config.entryPagePath : pages[0] || '';
-  return { components, app: app.app_config, pages, entryPage: entry, device, apis };
-}
 
 // The device APIs answer from the device profile as bonsai_engine::api
 // does (the wux pages read them while loading); the rest fail, which no
@@ -443,13 +433,13 @@ async function main() {
   } catch (e) {
     die(`cannot read ${inputFile}: ${e.message}`);
   }
-  const { iterations, instances, device, apis } = input;
+  const { iterations, instances, device } = input;
   const app = JSON.parse(readFileSync(input.app, 'utf8'));
   const fixture = JSON.parse(readFileSync(input.fixture, 'utf8'));
-  const wux = { app, manifest: hostManifest(app, device, apis), page: input.page, device };
+  const wux = { app, manifest: input.app_manifest, page: input.page, device };
   const list = {
     fixture,
-    manifest: hostManifest(fixture, device, apis),
+    manifest: input.fixture_manifest,
     page: input.fixture_page,
     device,
     items: input.items,

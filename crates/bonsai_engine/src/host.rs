@@ -393,8 +393,10 @@ impl JsHost {
     }
 }
 
-/// What the JS host needs to know about the app.
-fn host_manifest(
+/// What the JS host (js/host.js `createHost`) is given about the app: its
+/// components, config, pages, the device, and the API tables. Public so a
+/// baseline running the same host elsewhere gets exactly the same input.
+pub fn host_manifest(
     app: &bonsai_compiler::CompiledApp,
     device: &crate::DeviceProfile,
 ) -> serde_json::Value {

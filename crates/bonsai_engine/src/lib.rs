@@ -27,6 +27,7 @@ use bonsai_compiler::CompiledApp;
 use bonsai_tree::{NodeId, NodeTree, PrintOptions, Selector, SelectorError};
 pub use clock::ClockMode;
 pub use device::DeviceProfile;
+pub use host::host_manifest;
 use serde::Serialize;
 
 /// How an instance is run.

@@ -527,12 +527,11 @@ fn run_node(
     let js = node_packages()?;
     let app_file = temp_file("bonsai-bench-app-", &app.to_bytes())?;
     let fixture_file = temp_file("bonsai-bench-fixture-", &fixture.to_bytes())?;
-    // What host.rs puts in the host's manifest besides the app's own parts.
-    let apis: Vec<serde_json::Value> = bonsai_engine::api::registry()
-        .iter()
-        .map(|spec| json!({ "name": spec.name, "kind": spec.kind }))
-        .collect();
+    // The exact manifest the engine gives js/host.js, so both sides run the same host on the same input.
+    let device = EngineOptions::default().device;
     let input = json!({
+        "app_manifest": bonsai_engine::host_manifest(app, &device),
+        "fixture_manifest": bonsai_engine::host_manifest(fixture, &device),
         "app": app_file.path(),
         "page": APP_PAGE,
         "fixture": fixture_file.path(),
@@ -541,8 +540,7 @@ fn run_node(
         "items": LIST_ITEMS,
         "iterations": args.iterations,
         "instances": args.instances,
-        "device": EngineOptions::default().device,
-        "apis": apis,
+        "device": device,
     });
     let input_file = temp_file("bonsai-bench-engine-", input.to_string().as_bytes())?;
 
