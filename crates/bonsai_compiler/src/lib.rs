@@ -220,27 +220,18 @@ impl Compiler {
         scripts: &[(&str, &str)],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> BTreeMap<String, CompiledScript> {
-        let work: Vec<(&str, &str, ContentHash)> = scripts
-            .iter()
-            .map(|&(p, s)| (p, s, content_hash(p, s.as_bytes())))
-            .filter(|(_, _, h)| !self.scripts.contains_key(h))
-            .collect();
-        let fresh: Vec<_> = work
-            .par_iter()
-            .map(|&(path, source, hash)| {
-                let (output, diags) = bonsai_js::transform_module(path, source);
-                let compiled = output.map(|o| CompiledScript {
-                    source_path: path.to_owned(),
-                    code: o.code,
-                    source_map: o.source_map,
-                });
-                (hash, (compiled, diags))
-            })
-            .collect();
-        self.scripts.extend(fresh);
+        let hashes = compile_cached(&mut self.scripts, scripts, |path, source| {
+            let (output, diags) = bonsai_js::transform_module(path, source);
+            let compiled = output.map(|o| CompiledScript {
+                source_path: path.to_owned(),
+                code: o.code,
+                source_map: o.source_map,
+            });
+            (compiled, diags)
+        });
         let mut out = BTreeMap::new();
-        for &(path, source) in scripts {
-            let (compiled, diags) = &self.scripts[&content_hash(path, source.as_bytes())];
+        for (&(path, _), hash) in scripts.iter().zip(&hashes) {
+            let (compiled, diags) = &self.scripts[hash];
             diagnostics.extend(diags.iter().cloned());
             let Some(compiled) = compiled else { continue };
             let key = script_key(path);
@@ -261,19 +252,10 @@ impl Compiler {
         styles: &[(&str, &str)],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> BTreeMap<String, Vec<bonsai_wxss::StyleFragment>> {
-        let work: Vec<(&str, &str, ContentHash)> = styles
-            .iter()
-            .map(|&(p, s)| (p, s, content_hash(p, s.as_bytes())))
-            .filter(|(_, _, h)| !self.styles.contains_key(h))
-            .collect();
-        let fresh: Vec<_> = work
-            .par_iter()
-            .map(|&(path, source, hash)| (hash, bonsai_wxss::compile_wxss(path, source)))
-            .collect();
-        self.styles.extend(fresh);
+        let hashes = compile_cached(&mut self.styles, styles, bonsai_wxss::compile_wxss);
         let mut by_path: HashMap<&str, &CompiledStyle> = HashMap::new();
-        for &(path, source) in styles {
-            let (compiled, diags) = &self.styles[&content_hash(path, source.as_bytes())];
+        for (&(path, _), hash) in styles.iter().zip(&hashes) {
+            let (compiled, diags) = &self.styles[hash];
             diagnostics.extend(diags.iter().cloned());
             by_path.insert(path, compiled);
         }
@@ -302,6 +284,27 @@ impl Compiler {
         }
         linked
     }
+}
+
+/// Compiles the files not yet in `cache` (in parallel) and returns every
+/// file's content hash, in order, to look its result up by.
+fn compile_cached<T: Send + Sync>(
+    cache: &mut HashMap<ContentHash, T>,
+    files: &[(&str, &str)],
+    compile: impl Fn(&str, &str) -> T + Sync,
+) -> Vec<ContentHash> {
+    let hashes: Vec<ContentHash> = files
+        .iter()
+        .map(|&(path, source)| content_hash(path, source.as_bytes()))
+        .collect();
+    let fresh: Vec<(ContentHash, T)> = files
+        .par_iter()
+        .zip(&hashes)
+        .filter(|(_, hash)| !cache.contains_key(*hash))
+        .map(|(&(path, source), hash)| (*hash, compile(path, source)))
+        .collect();
+    cache.extend(fresh);
+    hashes
 }
 
 /// Scripts are keyed by their `.js` path, as `require` names them.
