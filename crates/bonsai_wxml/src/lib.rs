@@ -17,7 +17,7 @@
 //! is caught and reported as a diagnostic.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bonsai_diagnostics::{Diagnostic, LineIndex, Severity, Span};
@@ -44,9 +44,16 @@ pub struct SplitTemplates {
 pub struct TemplateGroup {
     group: TmplGroup,
     /// Template sources by key, kept to position dependency diagnostics.
-    templates: BTreeMap<String, String>,
+    templates: BTreeMap<String, TemplateSource>,
     /// WXS file paths (with `.wxs`).
-    scripts: BTreeMap<String, ()>,
+    scripts: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct TemplateSource {
+    text: String,
+    /// Nested deeper than a normal stack takes (see [`on_big_stack_if`]).
+    deep: bool,
 }
 
 impl Default for TemplateGroup {
@@ -66,7 +73,7 @@ impl TemplateGroup {
         TemplateGroup {
             group,
             templates: BTreeMap::new(),
-            scripts: BTreeMap::new(),
+            scripts: BTreeSet::new(),
         }
     }
 
@@ -77,7 +84,8 @@ impl TemplateGroup {
         let file = format!("{key}.wxml");
         let tag_safe = ascii_whitespace_in_tags(source);
         let group = &mut self.group;
-        let parsed = on_big_stack_if(nesting_depth(source) > SHALLOW, || {
+        let deep = nesting_depth(source) > SHALLOW;
+        let parsed = on_big_stack_if(deep, || {
             catch_unwind(AssertUnwindSafe(|| group.add_tmpl(&key, &tag_safe)))
         })
         .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
@@ -100,7 +108,8 @@ impl TemplateGroup {
             .iter()
             .map(|e| to_diagnostic(&file, &index, e))
             .collect();
-        self.templates.insert(key, source.to_owned());
+        let text = source.to_owned();
+        self.templates.insert(key, TemplateSource { text, deep });
         diagnostics
     }
 
@@ -111,7 +120,7 @@ impl TemplateGroup {
         let bare = path.strip_suffix(".wxs").unwrap_or(path);
         self.group.add_script(bare, source);
         self.group.add_script(&format!("{bare}.wxs"), source);
-        self.scripts.insert(format!("{bare}.wxs"), ());
+        self.scripts.insert(format!("{bare}.wxs"));
     }
 
     pub fn remove_template(&mut self, path: &str) {
@@ -127,6 +136,10 @@ impl TemplateGroup {
         self.scripts.remove(&format!("{bare}.wxs"));
     }
 
+    fn any_deep(&self) -> bool {
+        self.templates.values().any(|t| t.deep)
+    }
+
     pub fn template_count(&self) -> usize {
         self.templates.len()
     }
@@ -139,7 +152,7 @@ impl TemplateGroup {
     /// group, positioned on the `src` value.
     pub fn check_references(&self) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
-        for (key, source) in &self.templates {
+        for (key, TemplateSource { text: source, .. }) in &self.templates {
             let file = format!("{key}.wxml");
             let templates = self.group.direct_dependencies(key).into_iter().flatten();
             for dep in templates {
@@ -154,7 +167,7 @@ impl TemplateGroup {
                 } else {
                     format!("{dep}.wxs")
                 };
-                if !self.scripts.contains_key(&with_ext) {
+                if !self.scripts.contains(&with_ext) {
                     diagnostics.push(missing_reference(&file, source, &dep, "WXS module", ".wxs"));
                 }
             }
@@ -170,7 +183,7 @@ impl TemplateGroup {
     pub fn generate_split(&self) -> Result<SplitTemplates, Diagnostic> {
         let group = &self.group;
         let keys: Vec<&String> = self.templates.keys().collect();
-        let deep = self.templates.values().any(|t| nesting_depth(t) > SHALLOW);
+        let deep = self.any_deep();
         let generated = on_big_stack_if(deep, || {
             catch_unwind(AssertUnwindSafe(|| -> Result<SplitTemplates, String> {
                 let error = |e: glass_easel_template_compiler::TmplError| e.message;
@@ -202,10 +215,9 @@ impl TemplateGroup {
     /// per template.
     pub fn generate(&self) -> Result<String, Diagnostic> {
         let group = &self.group;
-        let generated = on_big_stack_if(
-            self.templates.values().any(|t| nesting_depth(t) > SHALLOW),
-            || catch_unwind(AssertUnwindSafe(|| group.get_wx_gen_object_groups())),
-        )
+        let generated = on_big_stack_if(self.any_deep(), || {
+            catch_unwind(AssertUnwindSafe(|| group.get_wx_gen_object_groups()))
+        })
         .unwrap_or_else(|| Err(Box::new("the compiler thread could not start")));
         match generated {
             Ok(Ok(js)) => Ok(js),
