@@ -2,32 +2,9 @@
 //! span lies inside the file the diagnostic names, on character boundaries,
 //! or the code frame that prints it would slice out of bounds.
 
-use bonsai_diagnostics::Diagnostic;
 
-/// Asserts that every diagnostic with a span names a file `source_of` knows
-/// and that the span fits that file's bytes, and its characters when the
-/// file is UTF-8.
-pub fn assert_spans_fit<'a>(
-    diagnostics: &[Diagnostic],
-    source_of: impl Fn(&str) -> Option<&'a [u8]>,
-) {
-    for diagnostic in diagnostics {
-        let Some(span) = diagnostic.span else {
-            continue;
-        };
-        let source = diagnostic
-            .file
-            .as_deref()
-            .and_then(&source_of)
-            .unwrap_or_else(|| panic!("a span in an unknown file: {diagnostic:?}"));
-        assert!(
-            span.fits(source),
-            "span {:?} does not fit the {}-byte source: {diagnostic:?}",
-            span.range(),
-            source.len()
-        );
-    }
-}
+pub use bonsai_corpus::assert_spans_fit;
+
 
 /// Stack of the thread [`on_big_stack`] runs a job on.
 const STACK_SIZE: usize = 256 * 1024 * 1024;

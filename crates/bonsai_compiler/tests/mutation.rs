@@ -231,28 +231,6 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
     input.truncate(MAX_INPUT_LEN);
 }
 
-/// Asserts that every diagnostic with a span names a file `source_of` knows
-/// and that the span fits that file's bytes, and its characters when the
-/// file is UTF-8.
-fn assert_spans_fit<'a>(diagnostics: &[Diagnostic], source_of: impl Fn(&str) -> Option<&'a [u8]>) {
-    for diagnostic in diagnostics {
-        let Some(span) = diagnostic.span else {
-            continue;
-        };
-        let source = diagnostic
-            .file
-            .as_deref()
-            .and_then(&source_of)
-            .unwrap_or_else(|| panic!("a span in an unknown file: {diagnostic:?}"));
-        assert!(
-            span.fits(source),
-            "span {:?} does not fit the {}-byte source: {diagnostic:?}",
-            span.range(),
-            source.len()
-        );
-    }
-}
-
 /// Prints the input under test if the test panics while this is alive.
 struct ReportOnPanic<'a> {
     what: &'a str,
@@ -432,7 +410,9 @@ fn wxml_round(rng: &mut Rng, seeds: &[Vec<u8>], wxs: &[Vec<u8>], tally: &mut Tal
         let diagnostics = group.set_template(path, &source);
         sources.insert(path, source);
         tally.record(&diagnostics);
-        assert_spans_fit(&diagnostics, |file| sources.get(file).map(|s| s.as_bytes()));
+        bonsai_corpus::assert_spans_fit(&diagnostics, |file| {
+            sources.get(file).map(|s| s.as_bytes())
+        });
         if round % 4 == 0 {
             let mut script = rng.pick(wxs).clone();
             mutate(rng, &mut script);
@@ -445,10 +425,12 @@ fn wxml_round(rng: &mut Rng, seeds: &[Vec<u8>], wxs: &[Vec<u8>], tally: &mut Tal
             group.set_script("utils/fmt.wxs", &script);
             let diagnostics = bonsai_js::check_script_syntax("utils/fmt.wxs", &script);
             tally.record(&diagnostics);
-            assert_spans_fit(&diagnostics, |_| Some(script.as_bytes()));
+            bonsai_corpus::assert_spans_fit(&diagnostics, |_| Some(script.as_bytes()));
         }
         let diagnostics = group.check_references();
-        assert_spans_fit(&diagnostics, |file| sources.get(file).map(|s| s.as_bytes()));
+        bonsai_corpus::assert_spans_fit(&diagnostics, |file| {
+            sources.get(file).map(|s| s.as_bytes())
+        });
         if let Err(diagnostic) = group.generate() {
             tally.record(&[diagnostic]);
         }
@@ -484,7 +466,7 @@ fn wxss_round(rng: &mut Rng, seeds: &[Vec<u8>], tally: &mut Tally) {
         for (path, source) in &sources {
             let (style, diagnostics) = compile_wxss(path, source);
             tally.record(&diagnostics);
-            assert_spans_fit(&diagnostics, source_of);
+            bonsai_corpus::assert_spans_fit(&diagnostics, source_of);
             style.render(None);
             style.render(Some(0.5));
             styles.push((*path, style));
@@ -496,7 +478,7 @@ fn wxss_round(rng: &mut Rng, seeds: &[Vec<u8>], tally: &mut Tally) {
                 .map(|(_, s)| s)
         };
         let (fragments, diagnostics) = link_styles("a.wxss", &lookup);
-        assert_spans_fit(&diagnostics, source_of);
+        bonsai_corpus::assert_spans_fit(&diagnostics, source_of);
         render_fragments(&fragments, None);
         render_fragments(&fragments, Some(0.5));
     }
@@ -526,7 +508,7 @@ fn json_round(rng: &mut Rng, seeds: &[Vec<u8>], tally: &mut Tally) {
             parse_json::<ComponentConfig>("a.json", &text).err(),
         ];
         let errors: Vec<_> = errors.into_iter().flatten().collect();
-        assert_spans_fit(&errors, |_| Some(text.as_bytes()));
+        bonsai_corpus::assert_spans_fit(&errors, |_| Some(text.as_bytes()));
 
         let mut files = base.clone();
         files.insert(*rng.pick(&targets), input.clone());
@@ -534,10 +516,10 @@ fn json_round(rng: &mut Rng, seeds: &[Vec<u8>], tally: &mut Tally) {
         // Loader diagnostics name project files, compile diagnostics files
         // under the mini-program root.
         let source_of = |file: &str| manifest.files.get(file).or_else(|| files.get(file));
-        assert_spans_fit(&diagnostics, source_of);
+        bonsai_corpus::assert_spans_fit(&diagnostics, source_of);
         let (_, diagnostics) = Compiler::new().compile(&manifest);
         tally.record(&diagnostics);
-        assert_spans_fit(&diagnostics, source_of);
+        bonsai_corpus::assert_spans_fit(&diagnostics, source_of);
     }
 }
 
@@ -556,10 +538,10 @@ fn script_round(rng: &mut Rng, seeds: &[(&str, Vec<u8>)], tally: &mut Tally) {
 
         let (_, diagnostics) = bonsai_js::transform_module(path, &source);
         tally.record(&diagnostics);
-        assert_spans_fit(&diagnostics, |_| Some(source.as_bytes()));
+        bonsai_corpus::assert_spans_fit(&diagnostics, |_| Some(source.as_bytes()));
         let diagnostics = bonsai_js::check_script_syntax("a.wxs", &source);
         tally.record(&diagnostics);
-        assert_spans_fit(&diagnostics, |_| Some(source.as_bytes()));
+        bonsai_corpus::assert_spans_fit(&diagnostics, |_| Some(source.as_bytes()));
     }
 }
 

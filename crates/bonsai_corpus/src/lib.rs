@@ -1,12 +1,15 @@
-//! The public mini-program corpus that tests, benchmarks and the conformance
-//! runner measure against: wux-weapp, TDesign, Vant Weapp, WeUI, antd-mini
-//! and vant-aliapp, fetched by `scripts/fetch-corpus.sh` into `target/corpus`
-//! (pinned by sha1; a verified package is not fetched again).
+//! What Bonsai's tests, fuzz targets and benchmarks share: the public
+//! mini-program corpus they measure against (wux-weapp, TDesign, Vant Weapp,
+//! WeUI, antd-mini and vant-aliapp, fetched by `scripts/fetch-corpus.sh` into
+//! `target/corpus`, pinned by sha1), and the span check every compiler's
+//! diagnostics must pass.
 //!
 //! **Architecture invariant:** a dev-only helper; no shipped crate depends on it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use bonsai_diagnostics::Diagnostic;
 
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
@@ -53,4 +56,29 @@ pub fn files_ending_with(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Asserts that every diagnostic with a span names a file `source_of` knows
+/// and that the span fits that file's bytes, and its characters when the
+/// file is UTF-8.
+pub fn assert_spans_fit<'a>(
+    diagnostics: &[Diagnostic],
+    source_of: impl Fn(&str) -> Option<&'a [u8]>,
+) {
+    for diagnostic in diagnostics {
+        let Some(span) = diagnostic.span else {
+            continue;
+        };
+        let source = diagnostic
+            .file
+            .as_deref()
+            .and_then(&source_of)
+            .unwrap_or_else(|| panic!("a span in an unknown file: {diagnostic:?}"));
+        assert!(
+            span.fits(source),
+            "span {:?} does not fit the {}-byte source: {diagnostic:?}",
+            span.range(),
+            source.len()
+        );
+    }
 }
