@@ -21,16 +21,26 @@ pub fn repo_root() -> PathBuf {
 /// # Panics
 /// When the fetch script cannot run or fails: tests need the corpus.
 pub fn corpus_dir() -> PathBuf {
-    let root = repo_root();
-    let corpus = root.join("target/corpus");
-    let script = root.join("scripts/fetch-corpus.sh");
+    let corpus = repo_root().join("target/corpus");
+    if let Err(err) = fetch_into(&corpus) {
+        panic!("{err}");
+    }
+    corpus
+}
+
+/// Fetches every corpus package missing from `dir` (verified ones are kept).
+pub fn fetch_into(dir: &Path) -> Result<(), String> {
+    let script = repo_root().join("scripts/fetch-corpus.sh");
     let status = Command::new("bash")
         .arg(&script)
-        .arg(&corpus)
+        .arg(dir)
         .status()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(status.success(), "{} failed", script.display());
-    corpus
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed", script.display()))
+    }
 }
 
 /// Every file below `dir` whose name ends with one of `suffixes`, in path order.

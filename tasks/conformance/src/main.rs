@@ -65,10 +65,6 @@ struct Suite {
     outcomes: Vec<Outcome>,
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
@@ -85,16 +81,9 @@ fn run() -> anyhow::Result<bool> {
     let check = args.iter().any(|a| a == "--check");
     let corpus = match args.iter().position(|a| a == "--corpus") {
         Some(i) => PathBuf::from(args.get(i + 1).context("--corpus needs a directory")?),
-        None => repo_root().join("target/corpus"),
+        None => bonsai_corpus::repo_root().join("target/corpus"),
     };
-    let status = Command::new("bash")
-        .arg(repo_root().join("scripts/fetch-corpus.sh"))
-        .arg(&corpus)
-        .status()
-        .context("running scripts/fetch-corpus.sh")?;
-    if !status.success() {
-        bail!("fetching the corpus failed");
-    }
+    bonsai_corpus::fetch_into(&corpus).map_err(anyhow::Error::msg)?;
     let mut suites = vec![run_app(
         &corpus.join(WUX_EXAMPLE),
         "wux-weapp 3.11.3 example (pages)",
@@ -103,7 +92,7 @@ fn run() -> anyhow::Result<bool> {
         suites.push(run_library(&corpus.join(library.dir), library)?);
     }
     let report = render(&suites);
-    let path = repo_root().join("tasks/conformance/report.md");
+    let path = bonsai_corpus::repo_root().join("tasks/conformance/report.md");
     for suite in &suites {
         let passed = suite
             .outcomes
@@ -271,7 +260,7 @@ fn run_library(dir: &Path, library: &Library) -> anyhow::Result<Suite> {
 /// dependency's files under `miniprogram_npm/<name>/`, with its main file
 /// also as `index.js`, where `require('<name>')` looks.
 fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let npm_dir = repo_root().join("tasks/conformance/npm");
+    let npm_dir = bonsai_corpus::repo_root().join("tasks/conformance/npm");
     let node_modules = npm_dir.join("node_modules");
     if !node_modules.is_dir() {
         let status = Command::new("npm")
