@@ -6,6 +6,7 @@
 
 mod bench;
 mod check;
+mod files;
 mod network;
 mod project;
 mod report;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use bonsai_diagnostics::Diagnostic;
 use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
 use bonsai_tree::PrintOptions;
@@ -33,8 +35,22 @@ pub struct RunArgs {
     /// as configured in WeChat's admin console.
     #[arg(long = "request-domain", value_name = "DOMAIN")]
     pub request_domains: Vec<String>,
-    /// Keep wx storage in memory only (by default it persists per app id
-    /// under the user's data directory, as on a phone).
+    /// A domain `wx.connectSocket` may reach (repeatable).
+    #[arg(long = "socket-domain", value_name = "DOMAIN")]
+    pub socket_domains: Vec<String>,
+    /// A domain `wx.uploadFile` may reach (repeatable).
+    #[arg(long = "upload-domain", value_name = "DOMAIN")]
+    pub upload_domains: Vec<String>,
+    /// A domain `wx.downloadFile` may reach (repeatable).
+    #[arg(long = "download-domain", value_name = "DOMAIN")]
+    pub download_domains: Vec<String>,
+    /// Answers for device APIs (location, chooseImage, scanCode…): a JSON
+    /// file like `{"location": {"latitude": 31.2, "longitude": 121.5}}`.
+    /// Without it those APIs fail, as on a phone whose user refuses.
+    #[arg(long = "device", value_name = "FILE")]
+    pub device_fixtures: Option<std::path::PathBuf>,
+    /// Keep wx storage and files in memory only (by default they persist
+    /// per app id under the user's data directory, as on a phone).
     #[arg(long)]
     pub no_persist: bool,
 }
@@ -81,9 +97,31 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         .then(crate::storage::FileStorage::in_user_data_dir)
         .flatten()
         .map(|s| Arc::new(s) as Arc<dyn bonsai_engine::StorageBackend>);
+    let file_system = (!args.no_persist)
+        .then(crate::files::DiskFileSystem::in_user_data_dir)
+        .flatten()
+        .map(|f| Arc::new(f) as Arc<dyn bonsai_engine::FileSystemBackend>);
+    let device_provider = match &args.device_fixtures {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let fixtures: bonsai_engine::api::device::FixtureDevice =
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a device fixture file", path.display()))?;
+            Some(Arc::new(fixtures) as Arc<dyn bonsai_engine::api::device::DeviceProvider>)
+        }
+        None => None,
+    };
     let options = EngineOptions {
         storage,
-        request_domains: args.request_domains.clone(),
+        file_system,
+        domains: bonsai_engine::api::network::Domains {
+            request: args.request_domains.clone(),
+            socket: args.socket_domains.clone(),
+            upload_file: args.upload_domains.clone(),
+            download_file: args.download_domains.clone(),
+        },
+        device_provider,
         network: Some(Arc::new(crate::network::HttpNetwork)),
         ..EngineOptions::default()
     };
@@ -94,10 +132,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
     });
     // Requests run in real time; their answers are part of what a page shows.
     let network_timeout = std::time::Duration::from_secs(60);
-    instance.wait_for_network(network_timeout);
+    instance.wait_for_providers(network_timeout);
     for selector in &args.taps {
         instance.tap(selector)?;
-        instance.wait_for_network(network_timeout);
+        instance.wait_for_providers(network_timeout);
     }
     if args.wait > 0 {
         instance.advance(args.wait);

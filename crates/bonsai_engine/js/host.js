@@ -146,8 +146,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     setText(text) { ops.push([19, this.id, String(text)]); }
     setModelBindingStat() {}
     setListenerStats(type, capture) { ops.push([20, this.id, type, !!capture]); }
-    getBoundingClientRect(cb) { setTimeout(() => cb({ left: 0, top: 0, width: 0, height: 0 }), 0); }
-    getScrollOffset(cb) { setTimeout(() => cb({ scrollLeft: 0, scrollTop: 0, scrollWidth: 0, scrollHeight: 0 }), 0); }
+    // Geometry comes from Rust's headless layout, read in a later task (as
+    // a view answers asynchronously), so this task's tree ops count.
+    getBoundingClientRect(cb) { setTimeout(() => cb(boundingRect(this)), 0); }
+    getScrollOffset(cb) { setTimeout(() => cb(scrollOffset(this)), 0); }
+    // Observers are host.js's own (`IntersectionObserver` below); this
+    // backend-level one is never reached.
     createIntersectionObserver() { return { disconnect() {} }; }
     getContext(cb) { cb(this.tag === 'canvas' ? headlessCanvas(this) : null); }
   }
@@ -216,7 +220,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     getDevicePixelRatio: () => device.pixelRatio,
     getTheme: () => device.theme,
     registerStyleSheetContent() {},
-    appendStyleSheetPath: (() => { let id = 1; return () => id++; })(),
+    // glass-easel says which style scope each stylesheet styles (the URL is
+    // the stylesheet's key in the compiled app); layout needs to know.
+    appendStyleSheetPath: (() => {
+      let id = 1;
+      return (path, scope) => { native.styleSheet(String(path), Number(scope) || 0); return id++; };
+    })(),
     disableStyleSheet() {},
     render(cb) {
       if (renderCallbacks) { renderCallbacks.push(cb); return; }
@@ -250,6 +259,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   const env = new adapter.MiniProgramEnv();
   const backend = env.associateBackend(backendContext);
   const codeSpace = env.createCodeSpace('', true);
+  // app.wxss styles every page (and components that share styles).
+  if (manifest.appStyle) codeSpace.addStyleSheet('app', manifest.appStyle);
   // Template gen objects by key, evaluated on first use: a page pays only
   // for the templates it renders (and the ones they import).
   const templateGroup = new Proxy(Object.create(null), {
@@ -321,7 +332,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       requestAnimationFrame: (fn) => setTimeout(fn, 16),
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (id) => clearTimer(id),
-      getComputedStyle: () => ({}),
+      getComputedStyle: (names) => computedStyleOf(elem, names),
     };
     descriptors.set(elem, descriptor);
     return descriptor;
@@ -489,6 +500,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       if (target.startsWith('/')) register(target.slice(1));
     }
     const config = Object.assign({}, entry.config, { usingComponents: entry.using });
+    // The package loader writes absent fields as null; the adapter tests
+    // `=== undefined` (a null styleIsolation would isolate pages from app.wxss).
+    for (const key of Object.keys(config)) if (config[key] === null) delete config[key];
     if (config.componentGenerics) {
       // Defaults resolved like usingComponents; a host's generic:x= still wins.
       const resolved = {};
@@ -499,6 +513,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
     if (entry.kind === 'component' && config.component === undefined) config.component = true;
     codeSpace.addComponentStaticConfig(path, config);
+    // Before Component() runs: the style scope is named after the path.
+    if (entry.style) codeSpace.addStyleSheet(path, entry.style, path);
     if (entry.template) addTemplate(entry.template);
     if (!entry.script) return;
     const previousEnv = currentEnv;
@@ -688,7 +704,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   // Calls waiting for the user (a modal, an action sheet), by id; the host
   // answers them through `answer`.
   const waiting = new Map();
-  const asyncApi = (name, run) => define(name, (options = {}) => {
+  // `makeTask(id)`, for calls that return a task (RequestTask…): gives the
+  // object returned when callbacks are passed, and `received(answer)`, run
+  // before success so header and progress listeners hear first.
+  const asyncApi = (name, run, makeTask) => define(name, (options = {}) => invoke(name, options, run, makeTask));
+  // WeChat's calling convention for one call of `name`: callbacks or a Promise.
+  const invoke = (name, options, run, makeTask) => {
     const finish = (ok, result) => {
       const res = Object.assign({ errMsg: ok ? `${name}:ok` : `${name}:fail ${result}` }, ok ? result : {});
       const callback = ok ? options.success : options.fail;
@@ -703,22 +724,128 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     } catch (err) {
       const reason = err instanceof Error ? err.message.replace(new RegExp(`^${name}:fail `), '') : String(err);
       const res = finish(false, reason);
-      return hasCallback ? undefined : Promise.reject(res);
+      if (!hasCallback) return Promise.reject(res);
+      // A task that never started (id 0 is never used): abort is a no-op.
+      return makeTask ? makeTask(0).object : undefined;
     }
     if (result.waitingFor === undefined) {
       const res = finish(true, result);
       return hasCallback ? undefined : Promise.resolve(res);
     }
+    const task = makeTask ? makeTask(result.waitingFor) : null;
     const promise = new Promise((resolve, reject) => {
       waiting.set(result.waitingFor, (ok, answer) => {
+        if (task && ok) task.received(answer);
         const res = finish(ok, answer);
         if (ok) resolve(res); else reject(res);
       });
     });
     if (!hasCallback) return promise;
     promise.catch(() => {});
-    return undefined;
+    return task ? task.object : undefined;
+  };
+  // A transfer's task: abort() fails the call with "abort" (in a later
+  // task, as WeChat calls back), header and progress listeners run when the
+  // answer arrives.
+  const transferTask = (name) => (id) => {
+    const listeners = { headers: [], progress: [] };
+    const on = (kind) => (fn) => { if (typeof fn === 'function') listeners[kind].push(fn); };
+    const off = (kind) => (fn) => { listeners[kind] = fn ? listeners[kind].filter((f) => f !== fn) : []; };
+    const object = {
+      abort() {
+        if (!native.cancel(id)) return;
+        const complete = waiting.get(id);
+        waiting.delete(id);
+        if (complete) setTimeout(() => complete(false, 'abort'), 0);
+      },
+      onHeadersReceived: on('headers'), offHeadersReceived: off('headers'),
+      onProgressUpdate: on('progress'), offProgressUpdate: off('progress'),
+      // Bodies arrive whole, so there are no chunks to report.
+      onChunkReceived() {}, offChunkReceived() {},
+    };
+    const received = (answer) => {
+      for (const fn of listeners.headers) guarded(`${name} onHeadersReceived`, fn, undefined, [{ header: answer.header, statusCode: answer.statusCode, cookies: answer.cookies || [] }]);
+      const size = answer.dataLength || 0;
+      for (const fn of listeners.progress) guarded(`${name} onProgressUpdate`, fn, undefined, [{ progress: 100, totalBytesWritten: size, totalBytesExpectedToWrite: size, totalBytesSent: size, totalBytesExpectedToSend: size }]);
+      if (answer.dataBase64 !== undefined) {
+        answer.data = wx.base64ToArrayBuffer(answer.dataBase64);
+        delete answer.dataBase64;
+      }
+    };
+    return { object, received };
+  };
+  const TASK_APIS = new Set(['request', 'downloadFile', 'uploadFile']);
+  // Options as they cross into Rust: no callbacks, bytes as base64.
+  const plainArgs = (options) => {
+    const args = Object.fromEntries(Object.entries(options || {}).filter(([, v]) => typeof v !== 'function'));
+    if (args.data instanceof ArrayBuffer) {
+      args.dataBase64 = wx.arrayBufferToBase64(args.data);
+      delete args.data;
+    }
+    return args;
+  };
+  // WebSockets: connectSocket returns its SocketTask at once; events come
+  // from Rust (`socketEvent`). The legacy global listeners follow the
+  // newest socket.
+  // SocketTask's methods return nothing: a failure reaches the callbacks
+  // or the task's listeners, never an unhandled rejection.
+  const quietly = (result) => { if (result && typeof result.catch === 'function') result.catch(() => {}); };
+  const sockets = new Map();
+  let newestSocket = 0;
+  const legacySocket = { open: [], message: [], close: [], error: [] };
+  define('connectSocket', (options = {}) => {
+    const listeners = { open: [], message: [], close: [], error: [] };
+    let id = 0;
+    let readyState = 0;
+    const on = (kind) => (fn) => { if (typeof fn === 'function') listeners[kind].push(fn); };
+    const task = {
+      CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3,
+      get readyState() { return readyState; },
+      send: (o = {}) => quietly(invoke('sendSocketMessage', o, (opts) => callRust('sendSocketMessage', Object.assign(plainArgs(opts), { socketTaskId: id })))),
+      close: (o = {}) => quietly(invoke('closeSocket', o, (opts) => {
+        if (readyState === 1) readyState = 2;
+        return callRust('closeSocket', Object.assign(plainArgs(opts), { socketTaskId: id }));
+      })),
+      onOpen: on('open'), onMessage: on('message'), onClose: on('close'), onError: on('error'),
+    };
+    quietly(invoke('connectSocket', options, (opts) => {
+      try {
+        id = callRust('connectSocket', plainArgs(opts)).socketTaskId;
+      } catch (err) {
+        readyState = 3;
+        // The task's own error listeners, registered after this returns, hear it too.
+        setTimeout(() => { for (const fn of listeners.error) guarded('SocketTask.onError', fn, undefined, [{ errMsg: err.message }]); }, 0);
+        throw err;
+      }
+      newestSocket = id;
+      sockets.set(id, { listeners, setState: (state) => { readyState = state; } });
+      return {};
+    }));
+    return task;
   });
+  for (const kind of ['open', 'message', 'close', 'error']) {
+    define(`onSocket${kind[0].toUpperCase()}${kind.slice(1)}`, (fn) => { if (typeof fn === 'function') legacySocket[kind].push(fn); });
+  }
+  const socketEvent = (id, event) => {
+    const socket = sockets.get(id);
+    if (!socket) return;
+    const hear = (kind, res) => {
+      const all = socket.listeners[kind].concat(id === newestSocket ? legacySocket[kind] : []);
+      for (const fn of all) guarded(`SocketTask.on${kind}`, fn, undefined, [res]);
+    };
+    if (event.type === 'open') {
+      socket.setState(1);
+      hear('open', { header: event.header, profile: {} });
+    } else if (event.type === 'message') {
+      hear('message', { data: event.dataBase64 !== undefined ? wx.base64ToArrayBuffer(event.dataBase64) : event.data });
+    } else if (event.type === 'close') {
+      socket.setState(3);
+      sockets.delete(id);
+      hear('close', { code: event.code, reason: event.reason });
+    } else {
+      hear('error', { errMsg: event.errMsg });
+    }
+  };
   for (const kind of ['navigateTo', 'redirectTo', 'switchTab', 'reLaunch']) {
     asyncApi(kind, (options) => {
       const channel = new EventChannel(options.events);
@@ -831,6 +958,195 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     const owner = component && typeof component.createIntersectionObserver === 'function' ? component : top().caller;
     return owner.createIntersectionObserver(component === owner ? options : component);
   });
+
+  // ---- layout: rects, scrolling, intersection observers ------------------------------
+  //
+  // Rust lays pages out (bonsai_layout) from the composed tree as of the
+  // last task. `native.layout(id)` answers [left, top, width, height, fixed,
+  // scrollLeft, scrollTop, scrollWidth, scrollHeight, pageId] in page
+  // coordinates (page unscrolled), or [] for a node without a box.
+  const pageOfElement = (pageId) => stack.find((p) => {
+    const element = p.component.getBackendElement();
+    return element && element.id === pageId;
+  });
+  const pageGeometry = (element) => {
+    const g = native.layout(element.id);
+    if (!g || g.length < 10) return null;
+    return {
+      left: g[0], top: g[1], width: g[2], height: g[3], fixed: g[4] !== 0,
+      scrollLeft: g[5], scrollTop: g[6], scrollWidth: g[7], scrollHeight: g[8], page: g[9],
+    };
+  };
+  const pageScrollTop = (pageId) => {
+    const page = pageOfElement(pageId);
+    return (page && page.scrollTop) || 0;
+  };
+  const boundingRect = (element) => {
+    const g = pageGeometry(element);
+    if (!g) return { left: 0, top: 0, width: 0, height: 0 };
+    if (g.page === element.id) {
+      // The adapter reads the page's own rect as the viewport's scroll
+      // offset (left/top) and scroll size (width/height).
+      return {
+        left: 0,
+        top: pageScrollTop(element.id),
+        width: Math.max(g.scrollWidth, device.windowWidth),
+        height: Math.max(g.scrollHeight, device.windowHeight),
+      };
+    }
+    // What the page scrolled moves everything but fixed boxes.
+    const scrolled = g.fixed ? 0 : pageScrollTop(g.page);
+    return { left: g.left, top: g.top - scrolled, width: g.width, height: g.height };
+  };
+  const scrollOffset = (element) => {
+    const g = pageGeometry(element);
+    if (!g) return { scrollLeft: 0, scrollTop: 0, scrollWidth: 0, scrollHeight: 0 };
+    if (g.page === element.id) {
+      const r = boundingRect(element);
+      return { scrollLeft: 0, scrollTop: r.top, scrollWidth: r.width, scrollHeight: r.height };
+    }
+    return { scrollLeft: g.scrollLeft, scrollTop: g.scrollTop, scrollWidth: g.scrollWidth, scrollHeight: g.scrollHeight };
+  };
+  // Scrolls a page (clamped to its content), as pageScrollTo does.
+  const scrollPage = (page, scrollTop) => {
+    const element = page.component.getBackendElement();
+    const g = element && pageGeometry(element);
+    const max = g ? Math.max(0, g.scrollHeight - device.windowHeight) : 0;
+    page.scrollTop = Math.min(Math.max(0, Number(scrollTop) || 0), max);
+    layoutChanged();
+    return page.scrollTop;
+  };
+
+  // Intersection observers with WeChat's semantics: the first check (after
+  // the current render) reports only when the ratio differs from
+  // `initialRatio` across a threshold, later ones whenever a threshold is
+  // crossed. The adapter's own observer is replaced: it relies on a browser
+  // IntersectionObserver, and its initial-ratio filter is inverted.
+  const observed = new Set();
+  let checkPending = false;
+  // Called whenever a task changed the tree or a page scrolled.
+  const layoutChanged = () => {
+    if (observed.size === 0 || checkPending) return;
+    checkPending = true;
+    setTimeout(() => {
+      checkPending = false;
+      for (const entry of [...observed]) checkIntersection(entry);
+    }, 0);
+  };
+  const edges = (r) => ({ left: r.left, top: r.top, right: r.left + r.width, bottom: r.top + r.height });
+  const rectResult = (r) => ({ left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.right - r.left, height: r.bottom - r.top });
+  const checkIntersection = (entry) => {
+    const target = entry.element.getBackendElement && entry.element.getBackendElement();
+    if (!target || !elements.has(target.id)) { observed.delete(entry); return; }
+    const rect = edges(boundingRect(target));
+    let area = { left: 0, top: 0, right: device.windowWidth, bottom: device.windowHeight };
+    if (entry.relative) {
+      const relative = entry.relative.getBackendElement && entry.relative.getBackendElement();
+      if (!relative || !elements.has(relative.id)) { observed.delete(entry); return; }
+      area = edges(boundingRect(relative));
+    }
+    const m = entry.margins;
+    area = { left: area.left - m.left, top: area.top - m.top, right: area.right + m.right, bottom: area.bottom + m.bottom };
+    const overlap = {
+      left: Math.max(rect.left, area.left), top: Math.max(rect.top, area.top),
+      right: Math.min(rect.right, area.right), bottom: Math.min(rect.bottom, area.bottom),
+    };
+    const intersecting = overlap.right >= overlap.left && overlap.bottom >= overlap.top;
+    const targetArea = (rect.right - rect.left) * (rect.bottom - rect.top);
+    let ratio = 0;
+    if (intersecting) ratio = targetArea > 0 ? Math.min(1, ((overlap.right - overlap.left) * (overlap.bottom - overlap.top)) / targetArea) : 1;
+    const level = (r) => entry.thresholds.filter((t) => (t === 0 ? r > 0 : r >= t)).length;
+    const crossed = level(ratio) !== level(entry.ratio);
+    entry.ratio = ratio;
+    if (!crossed) return;
+    const none = { left: 0, top: 0, right: 0, bottom: 0 };
+    guarded('IntersectionObserver callback', entry.callback, undefined, [{
+      id: entry.element.id || '',
+      dataset: entry.element.dataset || {},
+      time: native.now(),
+      intersectionRatio: ratio,
+      intersectionRect: rectResult(intersecting ? overlap : none),
+      boundingClientRect: rectResult(rect),
+      relativeRect: rectResult(area),
+    }]);
+  };
+  const margins = (m) => Object.assign({ left: 0, top: 0, right: 0, bottom: 0 }, m);
+  class IntersectionObserver {
+    constructor(owner, options) {
+      const o = options || {};
+      this.owner = owner;
+      this.thresholds = (Array.isArray(o.thresholds) && o.thresholds.length ? o.thresholds : [0]).map(Number);
+      this.initialRatio = Number(o.initialRatio) || 0;
+      this.observeAll = Boolean(o.observeAll);
+      this.relative = null;
+      // Without relativeTo…, WeChat measures against the viewport.
+      this.margins = margins();
+      this.entries = [];
+    }
+    relativeTo(selector, m) { this.relative = selector; this.margins = margins(m); return this; }
+    relativeToViewport(m) { this.relative = null; this.margins = margins(m); return this; }
+    observe(selector, callback) {
+      const component = this.owner && this.owner._$;
+      const root = component && typeof component.getShadowRoot === 'function' ? component.getShadowRoot() : null;
+      if (!root || typeof callback !== 'function') return;
+      const targets = this.observeAll ? root.querySelectorAll(selector) : [root.querySelector(selector)].filter(Boolean);
+      const relative = this.relative === null ? null : root.querySelector(this.relative);
+      if (this.relative !== null && !relative) {
+        native.log('warn', `IntersectionObserver: no node matches relativeTo("${this.relative}")`);
+        return;
+      }
+      for (const element of targets) {
+        const entry = { element, relative, margins: this.margins, thresholds: this.thresholds, ratio: this.initialRatio, callback };
+        this.entries.push(entry);
+        observed.add(entry);
+      }
+      layoutChanged();
+    }
+    disconnect() {
+      for (const entry of this.entries) observed.delete(entry);
+      this.entries = [];
+    }
+  }
+  adapter.component.ComponentCaller.prototype.createIntersectionObserver = function createIntersectionObserver(options) {
+    return new IntersectionObserver(this, options);
+  };
+
+  // Computed styles, as `fields({ computedStyle: [...] })` and WXS's
+  // getComputedStyle report them: each requested name (camelCase or
+  // kebab-case) on the result, '' when nothing set it.
+  const kebab = (name) => String(name).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const computedStyleOf = (element, names) => {
+    const backendElement = element && typeof element.getBackendElement === 'function' ? element.getBackendElement() : null;
+    const out = {};
+    for (const name of Array.isArray(names) ? names : []) {
+      const value = backendElement ? native.computedStyle(backendElement.id, kebab(name)) : undefined;
+      out[name] = typeof value === 'string' ? value : '';
+    }
+    return out;
+  };
+  // The adapter's SelectorQuery ignores `computedStyle`; its queued requests
+  // (`_$queue`: component, selector, single, fields, cb) get it added here.
+  const adapterSelectorQuery = adapter.component.ComponentCaller.prototype.createSelectorQuery;
+  adapter.component.ComponentCaller.prototype.createSelectorQuery = function createSelectorQuery() {
+    const query = adapterSelectorQuery.call(this);
+    const exec = query.exec;
+    query.exec = function execWithComputedStyle(cb) {
+      for (const request of Array.isArray(this._$queue) ? this._$queue : []) {
+        const names = request.fields && request.fields.computedStyle;
+        if (!Array.isArray(names) || request.selector === null || typeof request.cb !== 'function') continue;
+        const callback = request.cb;
+        request.cb = (res) => {
+          const root = request.component && request.component._$ && request.component._$.getShadowRoot();
+          const found = !root ? [] : request.single ? [root.querySelector(request.selector)] : root.querySelectorAll(request.selector);
+          const entries = request.single ? [res] : res || [];
+          entries.forEach((entry, i) => { if (entry && found[i]) Object.assign(entry, computedStyleOf(found[i], names)); });
+          callback(res);
+        };
+      }
+      return exec.call(this, cb);
+    };
+    return query;
+  };
   const animationSteps = ['matrix', 'matrix3d', 'rotate', 'rotate3d', 'rotateX', 'rotateY', 'rotateZ', 'scale', 'scale3d', 'scaleX', 'scaleY', 'scaleZ', 'skew', 'skewX', 'skewY', 'translate', 'translate3d', 'translateX', 'translateY', 'translateZ', 'opacity', 'backgroundColor', 'width', 'height', 'left', 'right', 'top', 'bottom'];
   class Animation {
     constructor(options) {
@@ -857,30 +1173,23 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     Animation.prototype[name] = function step(...args) { this.current.push({ type: name, args }); return this; };
   }
   define('createAnimation', (options) => new Animation(options));
-  const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  define('arrayBufferToBase64', (buffer) => {
-    const bytes = new Uint8Array(buffer);
-    let out = '';
-    for (let i = 0; i < bytes.length; i += 3) {
-      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
-      out += BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63];
-      out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=';
-      out += i + 2 < bytes.length ? BASE64[n & 63] : '=';
-    }
-    return out;
-  });
+  // QuickJS-ng's native base64, captured now so app code cannot replace
+  // it: megabytes cross in milliseconds (a byte loop in JS takes seconds).
+  const nativeToBase64 = Uint8Array.prototype.toBase64;
+  const nativeFromBase64 = Uint8Array.fromBase64;
+  const bytesToBase64 = (bytes) => nativeToBase64.call(bytes);
+  const base64ToBuffer = (text) => {
+    const bytes = nativeFromBase64.call(Uint8Array, text);
+    return bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(0, bytes.byteLength);
+  };
+  define('arrayBufferToBase64', (buffer) => bytesToBase64(ArrayBuffer.isView(buffer)
+    ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    : new Uint8Array(buffer)));
+  // Lenient like WeChat's: URL-safe letters, missing padding and stray
+  // characters are accepted.
   define('base64ToArrayBuffer', (text) => {
-    const clean = String(text).replace(/[^A-Za-z0-9+/]/g, '');
-    const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
-    let j = 0;
-    for (let i = 0; i < clean.length; i += 4) {
-      const n = (BASE64.indexOf(clean[i]) << 18) | (BASE64.indexOf(clean[i + 1]) << 12)
-        | ((BASE64.indexOf(clean[i + 2]) & 63) << 6) | (BASE64.indexOf(clean[i + 3]) & 63);
-      bytes[j++] = (n >> 16) & 255;
-      if (i + 2 < clean.length) bytes[j++] = (n >> 8) & 255;
-      if (i + 3 < clean.length) bytes[j++] = n & 255;
-    }
-    return bytes.buffer.slice(0, j);
+    const clean = String(text).replace(/-/g, '+').replace(/_/g, '/').replace(/[^A-Za-z0-9+/]/g, '');
+    return base64ToBuffer(clean.length % 4 === 1 ? clean.slice(0, -1) : clean.padEnd(Math.ceil(clean.length / 4) * 4, '='));
   });
   wx.env = { USER_DATA_PATH: 'wxfile://usr' };
   define('getExptInfoSync', () => ({}));
@@ -902,8 +1211,19 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }));
   // Scrolling the page reports onPageScroll, as a user's scroll does.
   asyncApi('pageScrollTo', (options) => {
-    const scrollTop = Number(options.scrollTop) || 0;
-    setTimeout(() => { if (top()) callPage(top(), 'onPageScroll', [{ scrollTop }]); }, Number(options.duration) || 0);
+    const page = top();
+    let scrollTop = Number(options.scrollTop) || 0;
+    if (options.selector !== undefined && page) {
+      const [target] = queryElements(page.caller, String(options.selector), false);
+      const element = target && target.getBackendElement && target.getBackendElement();
+      const geometry = element && pageGeometry(element);
+      if (geometry) scrollTop = geometry.top + (Number(options.offsetTop) || 0);
+    }
+    setTimeout(() => {
+      if (!top()) return;
+      const scrolled = scrollPage(top(), scrollTop);
+      callPage(top(), 'onPageScroll', [{ scrollTop: scrolled }]);
+    }, Number(options.duration) || 0);
   });
   // The legacy canvas API: drawing is recorded, `draw` completes.
   define('createCanvasContext', () => recordingContext({
@@ -946,6 +1266,123 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   });
   adApi('createInterstitialAd');
   adApi('createRewardedVideoAd');
+  // ---- files ------------------------------------------------------------------------
+  //
+  // wx.getFileSystemManager() and the saved-file functions. The sandbox
+  // (paths, quota, where files live) is Rust's (bonsai_engine::api::fs),
+  // reached as `FileSystemManager.<method>`; binary data crosses as base64.
+  // Async methods do their work at once and call back in a later task, as
+  // WeChat's do; `…Sync` ones return a value or throw `<name>Sync:fail …`.
+  const fileCall = (method, args) => {
+    let encoded;
+    try { encoded = JSON.stringify(args); } catch (e) { throw new Error(`parameter error: ${e.message}`); }
+    const answer = JSON.parse(native.api(`FileSystemManager.${method}`, encoded));
+    if ('fail' in answer) throw new Error(answer.fail);
+    return answer.ok;
+  };
+  const typeName = (v) => {
+    if (v === null) return 'Null';
+    if (Array.isArray(v)) return 'Array';
+    return typeof v === 'object' ? 'Object' : `${(typeof v)[0].toUpperCase()}${(typeof v).slice(1)}`;
+  };
+  const filePayload = (data, encoding) => {
+    if (typeof data === 'string') return { data, encoding: encoding === undefined || encoding === null ? 'utf8' : String(encoding) };
+    if (data instanceof ArrayBuffer) return { base64: bytesToBase64(new Uint8Array(data)) };
+    if (ArrayBuffer.isView(data)) return { base64: bytesToBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+    throw new Error(`parameter error: parameter.data should be String/ArrayBuffer instead of ${typeName(data)};`);
+  };
+  class Stats {
+    constructor(fields) { Object.assign(this, fields); }
+    isDirectory() { return (this.mode & 0o170000) === 0o040000; }
+    isFile() { return (this.mode & 0o170000) === 0o100000; }
+  }
+  const statsOf = (stats) => (Array.isArray(stats) ? stats.map((e) => ({ path: e.path, stats: new Stats(e.stats) })) : new Stats(stats));
+  // Each method: what it sends, its `…Sync` form's positional arguments
+  // ('object': one object, as truncateSync takes; none: no sync form), and
+  // the result field that form returns.
+  const fileMethods = {
+    access: { sync: ['path'], run: (o) => fileCall('access', { path: o.path }) },
+    appendFile: { sync: ['filePath', 'data', 'encoding'], run: (o) => fileCall('appendFile', Object.assign({ filePath: o.filePath }, filePayload(o.data, o.encoding))) },
+    copyFile: { sync: ['srcPath', 'destPath'], run: (o) => fileCall('copyFile', { srcPath: o.srcPath, destPath: o.destPath }) },
+    getFileInfo: { run: (o) => fileCall('getFileInfo', { filePath: o.filePath, digestAlgorithm: o.digestAlgorithm }) },
+    getSavedFileList: { run: () => fileCall('getSavedFileList', {}) },
+    mkdir: { sync: ['dirPath', 'recursive'], run: (o) => fileCall('mkdir', { dirPath: o.dirPath, recursive: Boolean(o.recursive) }) },
+    readdir: { sync: ['dirPath'], value: 'files', run: (o) => fileCall('readdir', { dirPath: o.dirPath }) },
+    readFile: {
+      sync: ['filePath', 'encoding', 'position', 'length'],
+      value: 'data',
+      run: (o) => {
+        const read = fileCall('readFile', { filePath: o.filePath, encoding: o.encoding, position: o.position, length: o.length });
+        return { data: read.base64 !== undefined ? base64ToBuffer(read.base64) : read.data };
+      },
+    },
+    removeSavedFile: { run: (o) => fileCall('removeSavedFile', { filePath: o.filePath }) },
+    rename: { sync: ['oldPath', 'newPath'], run: (o) => fileCall('rename', { oldPath: o.oldPath, newPath: o.newPath }) },
+    rmdir: { sync: ['dirPath', 'recursive'], run: (o) => fileCall('rmdir', { dirPath: o.dirPath, recursive: Boolean(o.recursive) }) },
+    saveFile: { sync: ['tempFilePath', 'filePath'], value: 'savedFilePath', run: (o) => fileCall('saveFile', { tempFilePath: o.tempFilePath, filePath: o.filePath }) },
+    stat: { sync: ['path', 'recursive'], value: 'stats', run: (o) => ({ stats: statsOf(fileCall('stat', { path: o.path, recursive: Boolean(o.recursive) }).stats) }) },
+    truncate: { sync: 'object', run: (o) => fileCall('truncate', { filePath: o.filePath, length: o.length }) },
+    unlink: { sync: ['filePath'], run: (o) => fileCall('unlink', { filePath: o.filePath }) },
+    writeFile: { sync: ['filePath', 'data', 'encoding'], run: (o) => fileCall('writeFile', Object.assign({ filePath: o.filePath }, filePayload(o.data, o.encoding))) },
+  };
+  const runFileMethod = (run, options) => {
+    try {
+      return [true, run(options) || {}];
+    } catch (err) {
+      return [false, err instanceof Error ? err.message : String(err)];
+    }
+  };
+  // Calls back in a later task; with `promise`, also settles a Promise.
+  const fileResultLater = (name, options, ok, result, promise) => {
+    const res = ok ? Object.assign({ errMsg: `${name}:ok` }, result) : { errMsg: `${name}:fail ${result}` };
+    const deliver = () => {
+      const callback = ok ? options.success : options.fail;
+      if (typeof callback === 'function') guarded(`${name} callback`, callback, undefined, [res]);
+      if (typeof options.complete === 'function') guarded(`${name} complete`, options.complete, undefined, [res]);
+    };
+    if (!promise) {
+      setTimeout(deliver, 0);
+      return undefined;
+    }
+    return new Promise((resolve, reject) => setTimeout(() => {
+      deliver();
+      if (ok) resolve(res); else reject(res);
+    }, 0));
+  };
+  const fileSystemManager = {};
+  for (const [method, spec] of Object.entries(fileMethods)) {
+    fileSystemManager[method] = (options) => {
+      const o = options && typeof options === 'object' ? options : {};
+      const [ok, result] = runFileMethod(spec.run, o);
+      fileResultLater(method, o, ok, result, false);
+    };
+    if (!spec.sync) continue;
+    fileSystemManager[`${method}Sync`] = (...args) => {
+      const o = spec.sync === 'object'
+        ? (args[0] && typeof args[0] === 'object' ? args[0] : {})
+        : Object.fromEntries(spec.sync.map((key, i) => [key, args[i]]));
+      const [ok, result] = runFileMethod(spec.run, o);
+      if (!ok) throw new Error(`${method}Sync:fail ${result}`);
+      return spec.value ? result[spec.value] : undefined;
+    };
+  }
+  define('getFileSystemManager', () => fileSystemManager);
+  // The older saved-file functions, which also answer as Promises.
+  const savedFileApis = {
+    saveFile: (o) => fileCall('saveFile', { tempFilePath: o.tempFilePath }),
+    getSavedFileList: () => fileCall('getSavedFileList', {}),
+    getSavedFileInfo: (o) => fileCall('getSavedFileInfo', { filePath: o.filePath }),
+    removeSavedFile: (o) => fileCall('removeSavedFile', { filePath: o.filePath }),
+    getFileInfo: (o) => fileCall('getFileInfo', { filePath: o.filePath, digestAlgorithm: o.digestAlgorithm }),
+  };
+  for (const [name, run] of Object.entries(savedFileApis)) {
+    define(name, (options) => {
+      const o = options && typeof options === 'object' ? options : {};
+      const [ok, result] = runFileMethod(run, o);
+      const hasCallback = ['success', 'fail', 'complete'].some((k) => typeof o[k] === 'function');
+      return fileResultLater(name, o, ok, result, !hasCallback);
+    });
+  }
   // Everything else implemented lives in Rust (bonsai_engine::api), behind one call.
   const callRust = (name, args) => {
     let encoded;
@@ -957,13 +1394,35 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   for (const { name, kind } of manifest.apis) {
     if (kind === 'sync') {
       define(name, (...args) => {
-        const result = callRust(name, args.length > 1 || typeof args[0] !== 'object' ? args : args[0]);
-        return result && Object.prototype.hasOwnProperty.call(result, 'data') && /StorageSync$/.test(name) ? result.data : result;
+        return callRust(name, args.length > 1 || typeof args[0] !== 'object' ? args : args[0]);
       });
     } else {
-      asyncApi(name, (options) => callRust(name, Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'))));
+      if (name === 'connectSocket') continue;
+      asyncApi(name, (options) => callRust(name, plainArgs(options)), TASK_APIS.has(name) ? transferTask(name) : undefined);
     }
   }
+  // The storage hot path: dedicated natives, no JSON envelope.
+  const storageKey = (name, key) => {
+    if (typeof key !== 'string') {
+      throw new Error(`${name}:fail parameter error: parameter.key should be String instead of ${key === undefined ? 'Undefined' : typeName(key)};`);
+    }
+    return key;
+  };
+  define('getStorageSync', (key) => {
+    const answer = native.storageGet(storageKey('getStorageSync', key));
+    if (answer[0] === 'v') return JSON.parse(answer.slice(1));
+    if (answer[0] === 'm') return '';
+    throw new Error(`getStorageSync:fail ${answer.slice(1)}`);
+  });
+  define('setStorageSync', (key, data) => {
+    const encoded = JSON.stringify(data);
+    const failure = native.storageSet(storageKey('setStorageSync', key), encoded === undefined ? 'null' : encoded);
+    if (failure !== undefined) throw new Error(`setStorageSync:fail ${failure}`);
+  });
+  define('removeStorageSync', (key) => {
+    const failure = native.storageRemove(storageKey('removeStorageSync', key));
+    if (failure !== undefined) throw new Error(`removeStorageSync:fail ${failure}`);
+  });
   // APIs that return an object (a manager, a context, a task) are
   // synchronous in WeChat, so they fail by throwing, like `…Sync` ones.
   // Global event subscriptions. Registering always works; a listener runs
@@ -1033,6 +1492,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     fireTimer,
     takeOps() {
       if (ops.length === 0) return '';
+      layoutChanged();
       const batch = JSON.stringify(ops);
       ops.length = 0;
       return batch;
@@ -1048,11 +1508,14 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     currentPageReady: () => Boolean(top() && top().ready),
     wxNames: () => [...implemented].sort(),
     emitAppEvent,
+    socketEvent,
     answer(id, ok, result) {
       const complete = waiting.get(id);
       if (!complete) return false;
       waiting.delete(id);
-      complete(ok, ok ? result : String(result));
+      // A call resumed after a consent prompt may wait again, on a new id.
+      if (ok && result && result.waitingFor !== undefined) waiting.set(result.waitingFor, complete);
+      else complete(ok, ok ? result : String(result));
       return true;
     },
     callPageMethod(name, args) {

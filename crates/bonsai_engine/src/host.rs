@@ -100,6 +100,15 @@ impl<'js> HostCall<'_, 'js> {
         self.call::<_, bool>("answer", (id, ok, result)).map(drop)
     }
 
+    pub(crate) fn socket_event(
+        &mut self,
+        id: u32,
+        event: &serde_json::Value,
+    ) -> rquickjs::Result<()> {
+        let event = self.json(event)?;
+        self.call("socketEvent", (id, event))
+    }
+
     pub(crate) fn call_page_method(
         &mut self,
         name: &str,
@@ -406,7 +415,7 @@ pub fn host_manifest(
         .map(|(path, c)| {
             (
                 path.clone(),
-                json!({ "kind": c.kind, "config": c.config, "using": c.using, "genericDefaults": c.generic_defaults, "script": c.script, "template": c.template }),
+                json!({ "kind": c.kind, "config": c.config, "using": c.using, "genericDefaults": c.generic_defaults, "script": c.script, "template": c.template, "style": c.style }),
             )
         })
         .collect();
@@ -427,6 +436,7 @@ pub fn host_manifest(
         "device": device,
         "apis": crate::api::js_table(),
         "appEvents": crate::api::coverage::APP_EVENTS,
+        "appStyle": app.styles.contains_key("app.wxss").then_some("app.wxss"),
     })
 }
 
@@ -487,6 +497,49 @@ fn native_functions<'js>(
             crate::api::call(&mut s.borrow_mut(), &name, &args)
         }),
     )?;
+    // The storage hot path (`getStorageSync`, `setStorageSync`,
+    // `removeStorageSync`): plain strings both ways, no JSON envelope, the
+    // grant checked as for every API. `storageGet` answers `v<json>` (found),
+    // `m` (missing) or `e<reason>`; the others a fail reason or nothing.
+    let s = state.clone();
+    native.set(
+        "storageGet",
+        Func::from(move |key: String| -> String {
+            let state = s.borrow();
+            match crate::api::check_capability(&state, crate::api::Capability::Storage) {
+                Err(reason) => format!("e{reason}"),
+                Ok(()) => state
+                    .storage
+                    .get(&key)
+                    .map_or_else(|| "m".to_owned(), |json| format!("v{json}")),
+            }
+        }),
+    )?;
+    let s = state.clone();
+    native.set(
+        "storageSet",
+        Func::from(move |key: String, encoded: String| -> Option<String> {
+            let mut state = s.borrow_mut();
+            crate::api::check_capability(&state, crate::api::Capability::Storage)
+                .and_then(|()| state.storage.set(&key, encoded))
+                .err()
+        }),
+    )?;
+    let s = state.clone();
+    native.set(
+        "storageRemove",
+        Func::from(move |key: String| -> Option<String> {
+            let mut state = s.borrow_mut();
+            crate::api::check_capability(&state, crate::api::Capability::Storage)
+                .map(|()| state.storage.remove(&key))
+                .err()
+        }),
+    )?;
+    let s = state.clone();
+    native.set(
+        "cancel",
+        Func::from(move |id: u32| crate::api::cancel(&mut s.borrow_mut(), id)),
+    )?;
     let s = state.clone();
     native.set(
         "template",
@@ -526,5 +579,19 @@ fn native_functions<'js>(
             },
         ),
     )?;
+    // Files host.js makes itself (canvas exports, snapshots): base64 bytes
+    // in, a `wxfile://tmp_…` path out; `null` when the base64 is bad.
+    let s = state.clone();
+    native.set(
+        "tempFile",
+        Func::from(move |base64: String, extension: String| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(base64)
+                .ok()?;
+            Some(s.borrow_mut().create_temp_file(bytes, &extension))
+        }),
+    )?;
+    crate::layout::install(&native, state)?;
     Ok(native)
 }

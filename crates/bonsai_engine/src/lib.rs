@@ -16,6 +16,7 @@ pub mod api;
 mod clock;
 mod device;
 mod host;
+mod layout;
 mod source_map;
 
 use std::cell::RefCell;
@@ -23,6 +24,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use api::fs::{FileMeta, FileSystemBackend, FsError, MemoryFileSystem, SandboxPath};
 use bonsai_compiler::CompiledApp;
 use bonsai_tree::{NodeId, NodeTree, PrintOptions, Selector, SelectorError};
 pub use clock::ClockMode;
@@ -46,10 +48,19 @@ pub struct EngineOptions {
     pub storage: Option<Arc<dyn StorageBackend>>,
     /// Who answers `wx.authorize` prompts; headless hosts deny.
     pub prompt_policy: api::scope::PromptPolicy,
-    /// Performs `wx.request`; without one requests fail.
+    /// Performs `wx.request`, `downloadFile`, `uploadFile`; without one they fail.
     pub network: Option<Arc<dyn api::network::NetworkProvider>>,
-    /// The app's request domains (WeChat's admin-console allow-list).
-    pub request_domains: Vec<String>,
+    /// Opens `wx.connectSocket`'s WebSockets; without one they fail.
+    pub sockets: Option<Arc<dyn api::socket::SocketProvider>>,
+    /// The app's domain allow-lists (WeChat's admin console).
+    pub domains: api::network::Domains,
+    /// Answers location, media and scan requests; without one they fail.
+    pub device_provider: Option<Arc<dyn api::device::DeviceProvider>>,
+    /// The platform behind `wx.login` and `wx.requestPayment`; without one they fail.
+    pub platform: Option<Arc<dyn api::platform::PlatformClient>>,
+    /// Where the app's files (`wx.env.USER_DATA_PATH`, saved files) live
+    /// between runs; in memory, for this instance only, when `None`.
+    pub file_system: Option<Arc<dyn FileSystemBackend>>,
 }
 
 /// Keeps an app's storage between runs. The engine does no I/O: a host
@@ -77,7 +88,11 @@ impl Default for EngineOptions {
             storage: None,
             prompt_policy: api::scope::PromptPolicy::default(),
             network: None,
-            request_domains: Vec::new(),
+            sockets: None,
+            domains: api::network::Domains::default(),
+            device_provider: None,
+            platform: None,
+            file_system: None,
         }
     }
 }
@@ -166,14 +181,6 @@ impl HostState {
         self.last_waiting_id += 1;
         self.last_waiting_id
     }
-
-    /// Writes storage through to the host's backend after a change.
-    pub(crate) fn persist_storage(&self) -> Result<(), String> {
-        match &self.storage_backend {
-            Some(backend) => backend.save(&storage_key(&self.app), &self.storage),
-            None => Ok(()),
-        }
-    }
 }
 
 /// What the host's native functions share with the instance.
@@ -185,20 +192,34 @@ pub(crate) struct HostState {
     pub errors: Vec<JsError>,
     pub device: DeviceProfile,
     pub grant: api::Grant,
-    /// Storage values, JSON-encoded, by key.
-    pub storage: std::collections::BTreeMap<String, String>,
-    pub storage_backend: Option<Arc<dyn StorageBackend>>,
+    pub storage: api::storage::AppStorage,
     /// Scope answers so far (`scope.userLocation` → granted).
     pub scopes: std::collections::BTreeMap<String, bool>,
     pub prompt_policy: api::scope::PromptPolicy,
     pub network: Option<Arc<dyn api::network::NetworkProvider>>,
     pub network_policy: api::network::NetworkPolicy,
-    /// Network answers waiting for the next task.
-    pub inbox: api::network::Inbox,
+    /// Provider answers waiting for the next task.
+    pub inbox: api::Inbox,
+    /// Calls a provider has yet to answer, with what finishes each.
+    pub pending: std::collections::HashMap<u32, api::Finisher>,
+    /// Calls waiting for the user's consent to a scope: the API and its
+    /// arguments, resumed when the user agrees.
+    pub after_consent: std::collections::HashMap<u32, (&'static str, serde_json::Value)>,
     pub requests_in_flight: usize,
+    pub device_provider: Option<Arc<dyn api::device::DeviceProvider>>,
+    pub platform: Option<Arc<dyn api::platform::PlatformClient>>,
+    pub sockets_provider: Option<Arc<dyn api::socket::SocketProvider>>,
+    /// Open sockets by SocketTask id.
+    pub sockets: std::collections::HashMap<u32, Box<dyn api::socket::SocketConnection>>,
+    pub socket_inbox: api::socket::SocketInbox,
+    pub effects: api::device::DeviceEffects,
     /// The last id handed to a call that waits (a dialog, a request).
     pub last_waiting_id: u32,
     pub ui: api::ui::UiState,
+    /// The app's files and this run's temporary files.
+    pub files: api::fs::Files,
+    /// Stylesheets and page layouts, for selector queries and intersection observers.
+    pub layout: layout::PageLayouts,
 }
 
 /// A running app.
@@ -207,7 +228,8 @@ pub struct AppInstance {
     source_maps: RefCell<std::collections::HashMap<String, source_map::DecodedMap>>,
     js: host::JsHost,
     state: Rc<RefCell<HostState>>,
-    tree: NodeTree,
+    /// Shared with [`HostState::layout`], which lays it out when JS asks.
+    tree: Rc<RefCell<NodeTree>>,
     tree_errors: usize,
 }
 
@@ -215,6 +237,15 @@ impl std::fmt::Debug for AppInstance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppInstance").finish_non_exhaustive()
     }
+}
+
+/// A box in CSS px (see [`AppInstance::layout_rect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rect {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
 }
 
 /// Which navigation a host asks for, with WeChat's names.
@@ -243,37 +274,43 @@ impl AppInstance {
         if app.library {
             return Err(EngineError::NotAnApp);
         }
+        let tree = Rc::new(RefCell::new(NodeTree::new()));
         let state = Rc::new(RefCell::new(HostState {
+            layout: layout::PageLayouts::new(&app, tree.clone(), &options.device),
             app: app.clone(),
             timers: clock::TimerQueue::new(options.clock),
             console: Vec::new(),
             errors: Vec::new(),
             device: options.device.clone(),
             grant: options.grant.clone(),
-            storage: options
-                .storage
-                .as_ref()
-                .map(|backend| backend.load(&storage_key(&app)))
-                .unwrap_or_default(),
-            storage_backend: options.storage.clone(),
+            storage: api::storage::AppStorage::load(storage_key(&app), options.storage.clone()),
             scopes: std::collections::BTreeMap::new(),
             prompt_policy: options.prompt_policy,
             network: options.network.clone(),
             network_policy: api::network::NetworkPolicy {
                 url_check: app.url_check,
-                request_domains: options.request_domains.clone(),
+                domains: options.domains.clone(),
             },
-            inbox: api::network::Inbox::default(),
+            inbox: api::Inbox::default(),
+            pending: std::collections::HashMap::new(),
+            after_consent: std::collections::HashMap::new(),
             requests_in_flight: 0,
+            device_provider: options.device_provider.clone(),
+            platform: options.platform.clone(),
+            sockets_provider: options.sockets.clone(),
+            sockets: std::collections::HashMap::new(),
+            socket_inbox: api::socket::SocketInbox::default(),
+            effects: api::device::DeviceEffects::default(),
             last_waiting_id: 0,
             ui: api::ui::UiState::default(),
+            files: api::fs::Files::new(options.file_system.clone(), storage_key(&app)),
         }));
         let js = host::JsHost::new(state.clone(), options)?;
         let mut instance = AppInstance {
             source_maps: RefCell::default(),
             js,
             state,
-            tree: NodeTree::new(),
+            tree,
             tree_errors: 0,
         };
         instance.flush();
@@ -339,12 +376,12 @@ impl AppInstance {
         let selector = Selector::parse(selector)?;
         Ok(self
             .current_page()
-            .and_then(|page| self.tree.select(page, &selector)))
+            .and_then(|page| self.tree.borrow().select(page, &selector)))
     }
 
     /// Moves the clock forward by `ms`, running every timer that falls due, in order.
     pub fn advance(&mut self, ms: u64) {
-        self.deliver_network();
+        self.deliver_answers();
         let target = self.state.borrow().timers.now().saturating_add(ms);
         loop {
             let next = self.state.borrow_mut().timers.pop_due(target);
@@ -363,7 +400,7 @@ impl AppInstance {
     /// Runs every timer already due (zero-delay work such as `onReady` and
     /// render callbacks), repeatedly, without moving the clock.
     pub fn settle(&mut self) {
-        self.deliver_network();
+        self.deliver_answers();
         // A bounded number of rounds: an app that re-arms 0 ms timers forever
         // must not hang the host.
         for _ in 0..10_000 {
@@ -374,8 +411,8 @@ impl AppInstance {
         }
     }
 
-    /// Hands network answers that have arrived to the app, each as a task.
-    fn deliver_network(&mut self) {
+    /// Hands provider answers that have arrived to the app, each as a task.
+    fn deliver_answers(&mut self) {
         let answers: Vec<(u32, Result<serde_json::Value, String>)> = {
             let state = self.state.borrow();
             let mut inbox = state
@@ -385,25 +422,42 @@ impl AppInstance {
             std::mem::take(&mut *inbox)
         };
         for (id, result) in answers {
-            {
+            let result = {
                 let mut state = self.state.borrow_mut();
-                state.requests_in_flight = state.requests_in_flight.saturating_sub(1);
-            }
+                match state.pending.remove(&id) {
+                    Some(finish) => finish.finish(&mut state, result),
+                    // Not a call this instance made: nothing to answer.
+                    None => continue,
+                }
+            };
             let (ok, value) = match result {
                 Ok(value) => (true, value),
                 Err(reason) => (false, serde_json::Value::String(reason)),
             };
-            self.task("request answer", |call| call.answer(id, ok, &value));
+            self.task("provider answer", |call| call.answer(id, ok, &value));
+        }
+        let events: Vec<(u32, api::socket::SocketEvent)> = {
+            let state = self.state.borrow();
+            let mut inbox = state
+                .socket_inbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::take(&mut *inbox)
+        };
+        for (id, event) in events {
+            let value = api::socket::event_for_js(&mut self.state.borrow_mut(), id, event);
+            self.task("socket event", |call| call.socket_event(id, &value));
         }
     }
 
-    /// Waits (in real time) until every request in flight is answered and
-    /// delivered, or `timeout` passes. Returns whether all were answered.
-    pub fn wait_for_network(&mut self, timeout: Duration) -> bool {
+    /// Waits (in real time) until every call a provider has yet to answer
+    /// (requests, device and platform calls) is answered and delivered, or
+    /// `timeout` passes. Returns whether all were answered.
+    pub fn wait_for_providers(&mut self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             self.settle();
-            if self.state.borrow().requests_in_flight == 0 {
+            if self.state.borrow().pending.is_empty() {
                 return true;
             }
             if std::time::Instant::now() >= deadline {
@@ -422,14 +476,27 @@ impl AppInstance {
         self.state.borrow().timers.now()
     }
 
-    pub fn tree(&self) -> &NodeTree {
-        &self.tree
+    pub fn tree(&self) -> std::cell::Ref<'_, NodeTree> {
+        self.tree.borrow()
     }
 
     /// The current page's root node.
     pub fn current_page(&self) -> Option<NodeId> {
         let id = self.js.current_page()?;
-        self.tree.get(id).map(|n| n.id)
+        self.tree.borrow().get(id).map(|n| n.id)
+    }
+
+    /// A node's border box as headless layout computes it, in CSS px from
+    /// its page's top-left corner (the page unscrolled). `None` when the node
+    /// makes no box (`display: none`, released, not in a page).
+    pub fn layout_rect(&self, node: NodeId) -> Option<Rect> {
+        let geometry = self.state.borrow_mut().layout.geometry(node)?;
+        Some(Rect {
+            left: f64::from(geometry.x),
+            top: f64::from(geometry.y),
+            width: f64::from(geometry.width),
+            height: f64::from(geometry.height),
+        })
     }
 
     /// Whether the current page's `onReady` has run.
@@ -450,7 +517,7 @@ impl AppInstance {
     /// The current page printed as WXML-like text.
     pub fn page_wxml(&self, options: PrintOptions) -> String {
         self.current_page()
-            .map(|page| self.tree.to_wxml(page, options))
+            .map(|page| self.tree.borrow().to_wxml(page, options))
             .unwrap_or_default()
     }
 
@@ -464,14 +531,20 @@ impl AppInstance {
             };
             state.ui.dialogs.remove(index)
         };
+        let mut outcome = answer.result(&dialog);
         if let api::ui::DialogKind::Authorize { scope } = &dialog.kind {
             let granted = *answer == api::ui::DialogAnswer::Confirm;
-            self.state
-                .borrow_mut()
-                .scopes
-                .insert(scope.clone(), granted);
+            let mut state = self.state.borrow_mut();
+            state.scopes.insert(scope.clone(), granted);
+            // A call that asked for the scope goes on now (`getLocation`);
+            // if it waits again, the JS host follows it to the new id.
+            if let Some((api, args)) = state.after_consent.remove(&id)
+                && granted
+            {
+                outcome = api::resume(&mut state, api, args);
+            }
         }
-        let (ok, result) = match answer.result(&dialog) {
+        let (ok, result) = match outcome {
             Ok(value) => (true, value),
             Err(reason) => (false, serde_json::Value::String(reason)),
         };
@@ -483,6 +556,23 @@ impl AppInstance {
     /// Toasts, titles and dialogs the app shows now.
     pub fn ui(&self) -> api::ui::UiState {
         self.state.borrow().ui.clone()
+    }
+
+    /// Gives the app a temporary file (`wxfile://tmp_….ext`), as a download
+    /// or the camera would; it is gone with the instance.
+    pub fn add_temp_file(&mut self, bytes: Vec<u8>, extension: &str) -> String {
+        self.state.borrow_mut().create_temp_file(bytes, extension)
+    }
+
+    /// The content of a file the app can read (`wxfile://usr/…`,
+    /// `wxfile://store_…`, `wxfile://tmp_…`), checked like the app's own reads.
+    pub fn read_user_file(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.state.borrow().read_file(path)
+    }
+
+    /// What the app asked of the phone (vibration, calls, the screen).
+    pub fn device_effects(&self) -> api::device::DeviceEffects {
+        self.state.borrow().effects.clone()
     }
 
     pub fn console(&self) -> Vec<ConsoleMessage> {
@@ -527,16 +617,25 @@ impl AppInstance {
     ) {
         self.js.run_task(context, run);
         self.flush();
+        let saved = self.state.borrow_mut().storage.flush();
+        if let Err(reason) = saved {
+            // The entries stay in memory and the save is retried after the next task.
+            self.state.borrow_mut().console.push(ConsoleMessage {
+                level: ConsoleLevel::Error,
+                text: format!("wx storage could not be saved: {reason}"),
+            });
+        }
     }
 
     fn flush(&mut self) {
+        let mut tree = self.tree.borrow_mut();
         for batch in self.js.take_ops() {
             match serde_json::from_str::<Vec<serde_json::Value>>(&batch) {
                 Ok(ops) => {
                     for op in &ops {
                         let applied = bonsai_protocol::TreeOp::from_compact(op)
                             .map_err(|e| e.to_string())
-                            .and_then(|op| self.tree.apply(&op).map_err(|e| e.to_string()));
+                            .and_then(|op| tree.apply(&op).map_err(|e| e.to_string()));
                         if let Err(err) = applied {
                             self.tree_errors += 1;
                             tracing::warn!("{err}");

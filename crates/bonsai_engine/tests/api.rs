@@ -306,7 +306,9 @@ impl bonsai_engine::api::network::NetworkProvider for EchoNetwork {
         done(Ok(bonsai_engine::api::network::HttpResponse {
             status_code: 200,
             header: Default::default(),
-            data: serde_json::json!({ "url": request.url, "method": request.method }),
+            body: serde_json::json!({ "url": request.url, "method": request.method })
+                .to_string()
+                .into_bytes(),
         }));
     }
 }
@@ -320,7 +322,7 @@ fn requests_go_through_the_allow_list_and_the_provider() {
         "#;
     let options = EngineOptions {
         network: Some(Arc::new(EchoNetwork)),
-        request_domains: vec!["api.shop.example".to_owned()],
+        domains: bonsai_engine::api::network::Domains::all(vec!["api.shop.example".to_owned()]),
         ..EngineOptions::default()
     };
     let instance = run(script, &options);
@@ -336,7 +338,7 @@ fn requests_go_through_the_allow_list_and_the_provider() {
     let offline = run(
         "wx.request({ url: 'https://api.shop.example/x', fail: (r) => console.log(r.errMsg) })",
         &EngineOptions {
-            request_domains: vec!["api.shop.example".to_owned()],
+            domains: bonsai_engine::api::network::Domains::all(vec!["api.shop.example".to_owned()]),
             ..EngineOptions::default()
         },
     );

@@ -86,6 +86,8 @@ pub struct TreeError {
 #[derive(Debug, Clone, Default)]
 pub struct NodeTree {
     nodes: Vec<Option<Node>>,
+    /// Bumped by every applied op, so derived data (layout) knows when it is stale.
+    generation: u64,
 }
 
 impl NodeTree {
@@ -203,8 +205,14 @@ impl NodeTree {
         Ok(start)
     }
 
+    /// Changes with every applied op; equal generations mean an unchanged tree.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Applies one op. On error the tree is unchanged for that op.
     pub fn apply(&mut self, op: &TreeOp) -> Result<(), TreeError> {
+        self.generation += 1;
         match op {
             TreeOp::CreateElement { id, tag, styling } => self.insert(Node::new(
                 *id,

@@ -67,15 +67,17 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
     ),
     (
         "pageScrollTo",
-        Some("reports onPageScroll; there is no layout to scroll yet"),
+        Some("scrolls at once after `duration` (no animation)"),
     ),
     (
         "createSelectorQuery",
-        Some("rects, sizes and scroll offsets are 0 until headless layout lands"),
+        Some(
+            "rects from headless layout: text measured without fonts; no grid, floats or transforms",
+        ),
     ),
     (
         "createIntersectionObserver",
-        Some("reports no intersections until headless layout lands"),
+        Some("ratios from headless layout, rechecked after renders and page scrolls"),
     ),
     (
         "createCanvasContext",
@@ -93,6 +95,24 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
         "createRewardedVideoAd",
         Some("ads never fill outside WeChat: load/show reject, onError fires"),
     ),
+    (
+        "getFileSystemManager",
+        Some(
+            "USER_DATA_PATH, saved and temp files, sandboxed per app (200 MB): access, appendFile, copyFile, getFileInfo, getSavedFileList, mkdir, readdir, readFile, removeSavedFile, rename, rmdir, saveFile, stat, truncate, unlink, writeFile (with …Sync forms); no file descriptors (open/read/write/fstat…), unzip, readCompressedFile or code-package paths",
+        ),
+    ),
+    ("getStorageSync", None),
+    ("setStorageSync", None),
+    ("removeStorageSync", None),
+    ("onSocketOpen", None),
+    ("onSocketMessage", None),
+    ("onSocketClose", None),
+    ("onSocketError", None),
+    ("saveFile", None),
+    ("getSavedFileList", None),
+    ("getSavedFileInfo", None),
+    ("removeSavedFile", None),
+    ("getFileInfo", None),
 ];
 
 /// Registry APIs that do less than WeChat's.
@@ -107,7 +127,31 @@ const PARTIAL: &[(&str, &str)] = &[
         "openSetting",
         "the settings page closes unchanged: returns the current authSetting",
     ),
+    ("openBluetoothAdapter", RADIO_NOTE),
+    ("closeBluetoothAdapter", RADIO_NOTE),
+    ("getBluetoothAdapterState", RADIO_NOTE),
+    ("startBluetoothDevicesDiscovery", RADIO_NOTE),
+    ("startWifi", RADIO_NOTE),
+    ("getWifiList", RADIO_NOTE),
+    ("getConnectedWifi", RADIO_NOTE),
+    (
+        "getImageInfo",
+        "wxfile:// and network images; package images are not loaded headless",
+    ),
+    (
+        "navigateToMiniProgram",
+        "recorded as a device effect; the other mini program does not run",
+    ),
+    ("login", PLATFORM_NOTE),
+    ("checkSession", PLATFORM_NOTE),
+    ("requestPayment", PLATFORM_NOTE),
+    ("requestSubscribeMessage", PLATFORM_NOTE),
+    ("getUserProfile", PLATFORM_NOTE),
 ];
+
+const RADIO_NOTE: &str = "a headless device has Bluetooth and Wi-Fi off: fails as WeChat does then (\"not available\", \"wifi not turned on\"), without errCode";
+
+const PLATFORM_NOTE: &str = "goes to the host's platform client (`PlatformClient`); fails \"not supported\" while none is configured";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Support {
@@ -150,15 +194,7 @@ pub fn support(name: &str) -> Support {
 }
 
 fn unsupported_reason(name: &str) -> &'static str {
-    const PLATFORM: &[&str] = &[
-        "login",
-        "checkSession",
-        "requestPayment",
-        "requestSubscribeMessage",
-        "getUserProfile",
-        "getUserInfo",
-        "requestOrderPayment",
-    ];
+    const PLATFORM: &[&str] = &["getUserInfo", "requestOrderPayment"];
     if name.starts_with("cloud") || name.contains("VK") || name.contains("Xr") {
         "vendor cloud and XR/VK runtimes are out of scope"
     } else if PLATFORM.contains(&name) {

@@ -10,10 +10,18 @@
 //! loudly in JS with `"<name>:fail not supported"`.
 
 pub mod coverage;
+pub mod device;
+pub mod fs;
+mod image;
 pub mod network;
+pub mod platform;
 pub mod scope;
+pub mod socket;
+pub(crate) mod storage;
 mod system;
 pub mod ui;
+
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,6 +41,17 @@ pub enum Capability {
     Storage,
     /// HTTP and sockets, to the app's allowed domains.
     Network,
+    /// The user's position (also needs `requiredPrivateInfos` and the
+    /// user's consent to `scope.userLocation`).
+    Location,
+    /// Photos, videos, the camera and the code scanner.
+    Media,
+    /// Effects on the phone itself: vibration, the screen, dialling.
+    Device,
+    /// The platform's account and payment services (login, pay, messages).
+    Platform,
+    /// The app's own files under `wx.env.USER_DATA_PATH`, saved and temporary files.
+    FileSystem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,14 +80,87 @@ impl std::fmt::Debug for ApiSpec {
     }
 }
 
-/// Deserializes an API's options, turning a type error into WeChat's wording.
+/// Deserializes an API's options, turning a type error into WeChat's
+/// wording: `parameter error: parameter.title should be String instead of Number;`.
 pub(crate) fn options<T: DeserializeOwned>(args: Value) -> Result<T, String> {
     let args = if args.is_null() {
         Value::Object(Default::default())
     } else {
         args
     };
-    serde_json::from_value(args).map_err(|e| format!("parameter error: {e}"))
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        parameter_error(&path, &message)
+    })
+}
+
+/// WeChat's type names for serde's.
+fn js_type(serde_name: &str) -> &'static str {
+    let name = serde_name.trim();
+    if name.starts_with("integer")
+        || name.starts_with("floating")
+        || name.starts_with("u8")
+        || name.starts_with("u16")
+        || name.starts_with("u32")
+        || name.starts_with("u64")
+        || name.starts_with("i32")
+        || name.starts_with("i64")
+        || name.starts_with("f64")
+    {
+        "Number"
+    } else if name.starts_with("string") || name.starts_with("a string") || name.starts_with("char")
+    {
+        "String"
+    } else if name.starts_with("boolean") || name.starts_with("a boolean") {
+        "Boolean"
+    } else if name.starts_with("map") || name.starts_with("struct") || name.starts_with("a map") {
+        "Object"
+    } else if name.starts_with("sequence") || name.starts_with("a sequence") {
+        "Array"
+    } else if name.starts_with("null") || name.starts_with("unit") {
+        "Null"
+    } else {
+        "Unknown"
+    }
+}
+
+fn parameter_error(path: &str, message: &str) -> String {
+    let at = |field: &str| {
+        if path.is_empty() || path == "." {
+            format!("parameter.{field}")
+        } else {
+            format!("parameter.{path}.{field}")
+        }
+    };
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(field) = rest.split('`').next()
+    {
+        return format!(
+            "parameter error: {} should be defined instead of Undefined;",
+            at(field)
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((actual, expected)) = rest.split_once(", expected ")
+    {
+        let actual = actual.split(" `").next().unwrap_or(actual);
+        let target = if path.is_empty() || path == "." {
+            "parameter".to_owned()
+        } else {
+            format!("parameter.{path}")
+        };
+        return format!(
+            "parameter error: {target} should be {} instead of {};",
+            js_type(expected),
+            js_type(actual)
+        );
+    }
+    if path.is_empty() || path == "." {
+        format!("parameter error: {message}")
+    } else {
+        format!("parameter error: parameter.{path}: {message}")
+    }
 }
 
 /// Every implemented API.
@@ -77,30 +169,136 @@ pub fn registry() -> &'static [ApiSpec] {
     REGISTRY.get_or_init(|| {
         let mut all = Vec::new();
         all.extend(system::apis());
+        all.extend(storage::apis());
         all.extend(scope::apis());
         all.extend(network::apis());
+        all.extend(socket::apis());
         all.extend(ui::apis());
+        all.extend(device::apis());
+        all.extend(image::apis());
+        all.extend(platform::apis());
         all
     })
 }
 
+/// Answers from the host's providers waiting for the engine's next task:
+/// (waiting id, result). Providers may answer from any thread.
+pub type Inbox = Arc<Mutex<Vec<(u32, Result<Value, String>)>>>;
+
+/// Turns a provider's raw answer into the call's result when it is
+/// delivered, on the app's thread (e.g. media bytes become temp files).
+pub(crate) struct Finisher(Box<dyn FnOnce(&mut HostState, Result<Value, String>) -> ApiResult>);
+
+impl Finisher {
+    pub(crate) fn finish(self, state: &mut HostState, result: Result<Value, String>) -> ApiResult {
+        (self.0)(state, result)
+    }
+}
+
+impl std::fmt::Debug for Finisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Finisher")
+    }
+}
+
+/// Where a provider sends the answer to one deferred call.
+#[derive(Debug)]
+pub struct AnswerSender {
+    id: u32,
+    inbox: Inbox,
+}
+
+impl AnswerSender {
+    pub fn send(self, result: Result<Value, String>) {
+        let mut inbox = self
+            .inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inbox.push((self.id, result));
+    }
+}
+
+/// Starts a call that a provider answers later. The JS host holds the call
+/// (`{"waitingFor": id}`) until the answer is delivered as a task, so
+/// callbacks run on the app's thread, in order, as in WeChat.
+pub(crate) fn defer(
+    state: &mut HostState,
+    finish: impl FnOnce(&mut HostState, Result<Value, String>) -> ApiResult + 'static,
+) -> (Value, AnswerSender) {
+    let id = state.next_waiting_id();
+    state.pending.insert(id, Finisher(Box::new(finish)));
+    let sender = AnswerSender {
+        id,
+        inbox: state.inbox.clone(),
+    };
+    (serde_json::json!({ "waitingFor": id }), sender)
+}
+
+/// Methods of the objects js/host.js builds (`FileSystemManager.readFile`):
+/// called and checked against the grant like registry APIs, but not `wx`
+/// names themselves, so neither `wx` nor the coverage lists them.
+fn object_methods() -> &'static [ApiSpec] {
+    static METHODS: std::sync::OnceLock<Vec<ApiSpec>> = std::sync::OnceLock::new();
+    METHODS.get_or_init(fs::methods)
+}
+
 pub(crate) fn spec(name: &str) -> Option<&'static ApiSpec> {
-    registry().iter().find(|s| s.name == name)
+    registry()
+        .iter()
+        .chain(object_methods())
+        .find(|s| s.name == name)
+}
+
+/// Whether the app's grant allows `capability`, in WeChat's fail wording.
+pub(crate) fn check_capability(state: &HostState, capability: Capability) -> Result<(), String> {
+    if state.grant.allows(capability) {
+        Ok(())
+    } else {
+        Err(format!(
+            "permission denied: this app may not use {capability:?} APIs"
+        ))
+    }
 }
 
 /// Runs one API call from JS. The answer is JSON: `{"ok": result}` or `{"fail": reason}`.
 pub(crate) fn call(state: &mut HostState, name: &str, args: &str) -> String {
     let outcome = match spec(name) {
         None => Err("not supported".to_owned()),
-        Some(spec) if !state.grant.allows(spec.capability) => Err(format!(
-            "permission denied: this app may not use {:?} APIs",
-            spec.capability
-        )),
-        Some(spec) => match serde_json::from_str::<Value>(args) {
-            Ok(args) => (spec.handler)(state, args),
-            Err(e) => Err(format!("parameter error: {e}")),
-        },
+        Some(spec) => check_capability(state, spec.capability).and_then(|()| {
+            match serde_json::from_str::<Value>(args) {
+                Ok(args) => (spec.handler)(state, args),
+                Err(e) => Err(format!("parameter error: {e}")),
+            }
+        }),
     };
+    encode_outcome(outcome)
+}
+
+/// Runs a registered API with already-decoded arguments (a call resumed
+/// after the user granted a scope).
+pub(crate) fn resume(state: &mut HostState, name: &str, args: Value) -> ApiResult {
+    match spec(name) {
+        Some(spec) => (spec.handler)(state, args),
+        None => Err("not supported".to_owned()),
+    }
+}
+
+/// Gives up on a call a provider has yet to answer (`RequestTask.abort`):
+/// its finisher sees `abort`, and a late answer is dropped. Returns whether
+/// the call was still waiting.
+pub(crate) fn cancel(state: &mut HostState, id: u32) -> bool {
+    match state.pending.remove(&id) {
+        Some(finish) => {
+            // Only the bookkeeping matters here (a slot freed); the JS host
+            // reports the abort itself.
+            let _ = finish.finish(state, Err("abort".to_owned()));
+            true
+        }
+        None => false,
+    }
+}
+
+fn encode_outcome(outcome: ApiResult) -> String {
     let answer = match outcome {
         Ok(value) => serde_json::json!({ "ok": value }),
         Err(reason) => serde_json::json!({ "fail": reason }),
@@ -125,6 +323,11 @@ impl Default for Grant {
                 Capability::Ui,
                 Capability::Storage,
                 Capability::Network,
+                Capability::Location,
+                Capability::Media,
+                Capability::Device,
+                Capability::Platform,
+                Capability::FileSystem,
             ],
             denied: Vec::new(),
         }
@@ -148,4 +351,38 @@ pub(crate) fn js_table() -> Value {
         .iter()
         .map(|s| serde_json::json!({ "name": s.name, "kind": s.kind }))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Toast {
+        title: String,
+        #[serde(default)]
+        duration: u32,
+    }
+
+    #[test]
+    fn bad_options_read_as_wechat_writes_them() {
+        let error = |v: Value| options::<Toast>(v).expect_err("rejected");
+        assert_eq!(
+            error(serde_json::json!({ "title": 1 })),
+            "parameter error: parameter.title should be String instead of Number;"
+        );
+        assert_eq!(
+            error(serde_json::json!({})),
+            "parameter error: parameter.title should be defined instead of Undefined;"
+        );
+        assert_eq!(
+            error(serde_json::json!({ "title": "a", "duration": "long" })),
+            "parameter error: parameter.duration should be Number instead of String;"
+        );
+        assert_eq!(
+            error(serde_json::json!("x")),
+            "parameter error: parameter should be Object instead of String;"
+        );
+    }
 }
