@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::project::read_input;
 
+mod api;
 mod engine;
 
 #[derive(Debug, Args)]
@@ -42,6 +43,8 @@ pub enum BenchCommand {
     Compile(CompileArgs),
     /// Time starting apps, setData and memory per instance, with the Node baseline.
     Engine(engine::EngineArgs),
+    /// Time wx API calls (storage), with the same work done directly in Rust.
+    Api(api::ApiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +69,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
     match &args.command {
         BenchCommand::Compile(args) => compile(args),
         BenchCommand::Engine(args) => engine::run(args),
+        BenchCommand::Api(args) => api::run(args),
     }
 }
 

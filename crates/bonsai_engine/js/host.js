@@ -192,9 +192,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       height: 150,
       getContext: (type) => (type === '2d' ? context : null),
       createImage: () => ({ src: '', width: 0, height: 0, onload: null, onerror: null }),
-      requestAnimationFrame: (fn) => setTimeout(() => fn(native.now()), 16),
+      requestAnimationFrame: (fn) => setTimeout(() => { if (typeof fn === 'function') fn(native.now()); }, 16),
       cancelAnimationFrame: clearTimer,
-      toDataURL: () => 'data:image/png;base64,',
+      toDataURL: () => blankDataUrl(element.canvas),
     };
     return element.canvas;
   };
@@ -476,14 +476,27 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
     return Object.assign({}, def, { behaviors });
   };
+  // WeChat also reads style isolation from `Component({ options })`; the
+  // adapter only from the JSON, so it is copied there before registering.
+  let currentConfig = null;
+  const adoptStyleOptions = (def) => {
+    const options = def && def.options;
+    if (!currentConfig || !options) return;
+    if (currentConfig.styleIsolation === undefined && typeof options.styleIsolation === 'string') {
+      currentConfig.styleIsolation = options.styleIsolation;
+    }
+    if (currentConfig.addGlobalClass === undefined && options.addGlobalClass) currentConfig.addGlobalClass = true;
+  };
   global.Component = (def) => {
     if (!currentEnv) throw new Error('Component() called outside of a component\'s own script');
     registeredCurrent = true;
+    adoptStyleOptions(def);
     return currentEnv.Component(mapBehaviors(def));
   };
   global.Page = (def) => {
     if (!currentEnv) throw new Error('Page() called outside of a page\'s own script');
     registeredCurrent = true;
+    adoptStyleOptions(def);
     return currentEnv.Page(mapBehaviors(def));
   };
   global.Behavior = (def) => (currentEnv || defaultEnv).Behavior(mapBehaviors(def));
@@ -519,10 +532,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     if (!entry.script) return;
     const previousEnv = currentEnv;
     const previousRegistered = registeredCurrent;
+    const previousConfig = currentConfig;
     registeredCurrent = false;
     try {
       codeSpace.componentEnv(path, (componentEnv) => {
         currentEnv = componentEnv;
+        currentConfig = config;
         loadModule(entry.script);
       });
       if (!registeredCurrent) {
@@ -533,6 +548,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     } finally {
       currentEnv = previousEnv;
       registeredCurrent = previousRegistered;
+      currentConfig = previousConfig;
     }
   };
 
@@ -670,6 +686,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
     if (kind === 'switchTab' && !isTab) throw new Error(`switchTab:fail can not switch to no-tabBar page`);
     if (kind === 'navigateTo' && stack.length >= 10) throw new Error('navigateTo:fail webview count limit exceed');
+    // Check the target before closing anything: a failed redirect keeps the stack.
+    if (!components[path] || components[path].kind !== 'page') throw new Error(`page "${path}" is not found`);
     if (current) {
       if (kind === 'navigateTo') hidePage(current);
       else if (kind === 'redirectTo') { stack.pop(); unloadPage(current); }
@@ -1225,6 +1243,96 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       callPage(top(), 'onPageScroll', [{ scrollTop: scrolled }]);
     }, Number(options.duration) || 0);
   });
+  // ---- media and canvas ---------------------------------------------------------------
+  //
+  // Headless there is no screen, speaker or camera. Contexts keep WeChat's
+  // state and call back as it does; pictures come from the device provider
+  // (the camera) or are blank images of the requested size (canvas exports,
+  // snapshots), so the paths apps pass on are real files.
+  const optionsOf = (value) => (value && typeof value === 'object' ? value : {});
+  // A transparent PNG. With no pixels drawn every row is zero bytes (1-bit
+  // grey, tRNS making grey 0 transparent), so the zlib stream is one
+  // literal then runs of 258 (fixed Huffman codes, distance 1): a few
+  // kilobytes even at the size cap, built in milliseconds.
+  const MAX_IMAGE_SIDE = 4096;
+  const CRC_TABLE = new Int32Array(256);
+  for (let n = 0; n < 256; n += 1) {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    CRC_TABLE[n] = c;
+  }
+  const crc32 = (bytes) => {
+    let c = -1;
+    for (let i = 0; i < bytes.length; i += 1) c = CRC_TABLE[(c ^ bytes[i]) & 255] ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  };
+  const zlibOfZeros = (length) => {
+    const runs = Math.floor((length - 1) / 258);
+    const literals = 1 + ((length - 1) % 258);
+    const out = new Uint8Array(2 + Math.ceil((3 + 8 * literals + 13 * runs + 7) / 8) + 4);
+    out[0] = 0x78;
+    out[1] = 0x01;
+    let at = 2;
+    let bits = 0;
+    let count = 0;
+    // Deflate packs bits least significant first, Huffman codes reversed.
+    const put = (value, n) => {
+      bits |= value << count;
+      count += n;
+      while (count >= 8) { out[at++] = bits & 255; bits >>>= 8; count -= 8; }
+    };
+    put(0b011, 3); // the final block, fixed codes
+    put(0x0c, 8); // literal 0
+    for (let i = 0; i < runs; i += 1) put(0xa3, 13); // length 258 (code 285), distance 1 (code 0)
+    for (let i = 1; i < literals; i += 1) put(0x0c, 8);
+    put(0, 7); // end of block
+    if (count > 0) out[at++] = bits & 255;
+    // Adler-32 of zeros: a stays 1, b counts them.
+    const b = length % 65521;
+    out.set([b >>> 8, b & 255, 0, 1], at);
+    return out;
+  };
+  const blankPng = (width, height) => {
+    const header = new Uint8Array(13);
+    new DataView(header.buffer).setUint32(0, width);
+    new DataView(header.buffer).setUint32(4, height);
+    header[8] = 1; // bit depth; colour type 0 (grey), no interlace
+    const chunks = [['IHDR', header], ['tRNS', new Uint8Array(2)], ['IDAT', zlibOfZeros(height * (1 + Math.ceil(width / 8)))], ['IEND', new Uint8Array(0)]];
+    const png = new Uint8Array(8 + chunks.reduce((sum, [, data]) => sum + 12 + data.length, 0));
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const view = new DataView(png.buffer);
+    let at = 8;
+    for (const [type, data] of chunks) {
+      view.setUint32(at, data.length);
+      for (let i = 0; i < 4; i += 1) png[at + 4 + i] = type.charCodeAt(i);
+      png.set(data, at + 8);
+      view.setUint32(at + 8 + data.length, crc32(png.subarray(at + 4, at + 8 + data.length)));
+      at += 12 + data.length;
+    }
+    return png;
+  };
+  // Whole pixels, at least one and at most the cap; throws WeChat's parameter error.
+  const imageSize = (width, height) => {
+    const w = Math.round(Number(width));
+    const h = Math.round(Number(height));
+    if (!(w >= 1 && h >= 1)) throw new Error(`parameter error: the image would be empty (${width}x${height})`);
+    if (w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE) throw new Error(`parameter error: ${w}x${h} is larger than ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`);
+    return [w, h];
+  };
+  const blankImageFile = (width, height) => {
+    const [w, h] = imageSize(width, height);
+    const path = native.tempFile(bytesToBase64(blankPng(w, h)), 'png');
+    if (!path) throw new Error('the image could not be stored');
+    return { path, width: w, height: h };
+  };
+  const blankDataUrl = (canvas) => {
+    try {
+      const [w, h] = imageSize(canvas.width, canvas.height);
+      return `data:image/png;base64,${bytesToBase64(blankPng(w, h))}`;
+    } catch (err) {
+      return 'data:,';
+    }
+  };
   // The legacy canvas API: drawing is recorded, `draw` completes.
   define('createCanvasContext', () => recordingContext({
     draw(reserve, callback) {
@@ -1232,37 +1340,465 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       if (typeof cb === 'function') setTimeout(() => guarded('canvas draw callback', cb), 0);
     },
   }));
-  // Audio without a speaker: the manager keeps WeChat's state machine (src
-  // starts playback, pause/stop, events fire), so players render and react.
+  // The oldest canvas API: a context whose calls are actions, drawn by drawCanvas.
+  define('createContext', () => {
+    const context = recordingContext({
+      getActions: () => context.calls.map(([method, data]) => ({ method, data })),
+      clearActions: () => { context.calls.length = 0; },
+    });
+    return context;
+  });
+  const drawnActions = new Map();
+  define('drawCanvas', (options) => quietly(invoke('drawCanvas', optionsOf(options), (o) => {
+    const id = String(o.canvasId ?? '');
+    const actions = Array.isArray(o.actions) ? o.actions : [];
+    drawnActions.set(id, (o.reserve ? drawnActions.get(id) || [] : []).concat(actions));
+  })));
+  define('createOffscreenCanvas', (options, height) => {
+    const o = typeof options === 'number' ? { width: options, height } : optionsOf(options);
+    // WeChat's default type is webgl, which has no headless context.
+    const type = o.type === '2d' ? '2d' : 'webgl';
+    const canvas = headlessCanvas({});
+    if (Number(o.width) > 0) canvas.width = Math.floor(Number(o.width));
+    if (Number(o.height) > 0) canvas.height = Math.floor(Number(o.height));
+    const getContext = canvas.getContext;
+    canvas.getContext = (kind) => (kind === type ? getContext(kind) : null);
+    return canvas;
+  });
+  // A blank image of the requested part of the canvas. A 2d canvas's size
+  // is in pixels already; a legacy one (canvasId) is 300×150 CSS pixels
+  // (no element sizes are read) scaled by the pixel ratio, as WeChat scales.
+  define('canvasToTempFilePath', (options) => invoke('canvasToTempFilePath', optionsOf(options), (o) => {
+    let size = [300, 150];
+    let scale = device.pixelRatio || 1;
+    if (o.canvas && typeof o.canvas === 'object') {
+      size = [Number(o.canvas.width) || 0, Number(o.canvas.height) || 0];
+      scale = 1;
+    } else if (o.canvasId === undefined || o.canvasId === null || o.canvasId === '') {
+      throw new Error('parameter error: canvasId or canvas is required');
+    }
+    const width = o.width !== undefined ? Number(o.width) : size[0] - (Number(o.x) || 0);
+    const height = o.height !== undefined ? Number(o.height) : size[1] - (Number(o.y) || 0);
+    const image = blankImageFile(
+      o.destWidth !== undefined ? o.destWidth : width * scale,
+      o.destHeight !== undefined ? o.destHeight : height * scale,
+    );
+    return { tempFilePath: image.path };
+  }));
+
+  // A native component's context: each method changes state (`run`) and
+  // answers `<method>:ok` to callbacks; like WeChat's, it returns nothing.
+  const componentContext = (methods) => {
+    const context = {};
+    for (const [name, run] of Object.entries(methods)) {
+      context[name] = (options) => quietly(invoke(name, optionsOf(options), () => run(options)));
+    }
+    return context;
+  };
+  const idle = (names) => Object.fromEntries(names.map((name) => [name, () => {}]));
+  // A component event (bindplay, bindfullscreenchange…) on the node `#id`
+  // of `component`'s view (the current page's by default), in a later task.
+  const fireOn = (id, component, type, detail) => setTimeout(() => {
+    const owner = component || (top() && top().caller);
+    let found = [];
+    try { found = owner ? queryElements(owner, `#${id}`, false) : []; } catch (err) { found = []; }
+    if (found[0]) glassEasel.triggerEvent(found[0], type, detail, { originalEvent: undefined, bubbles: false, composed: false, capturePhase: false });
+  }, 0);
+  const snapshot = () => {
+    const image = blankImageFile(device.windowWidth, device.windowHeight);
+    return { tempImagePath: image.path, width: image.width, height: image.height };
+  };
+  define('createVideoContext', (id, component) => {
+    const state = { playing: false, fullScreen: false, pictureInPicture: false };
+    const fire = (type, detail) => fireOn(String(id), component, type, detail || {});
+    const toggle = (key, on, type, detail) => {
+      if (state[key] === on) return;
+      state[key] = on;
+      fire(type, detail);
+    };
+    return componentContext(Object.assign(idle(['playbackRate', 'showStatusBar', 'hideStatusBar', 'sendDanmu', 'requestBackgroundPlayback', 'exitBackgroundPlayback']), {
+      play: () => toggle('playing', true, 'play'),
+      pause: () => toggle('playing', false, 'pause'),
+      stop: () => { state.playing = false; },
+      seek: (position) => fire('seekcomplete', { position: Math.max(0, Number(position) || 0) }),
+      requestFullScreen: (o) => {
+        const direction = Math.abs(Number(optionsOf(o).direction)) === 90 ? 'horizontal' : 'vertical';
+        toggle('fullScreen', true, 'fullscreenchange', { fullScreen: true, direction });
+      },
+      exitFullScreen: () => toggle('fullScreen', false, 'fullscreenchange', { fullScreen: false, direction: 'vertical' }),
+      requestPictureInPicture: () => toggle('pictureInPicture', true, 'enterpictureinpicture'),
+      exitPictureInPicture: () => toggle('pictureInPicture', false, 'leavepictureinpicture'),
+    }));
+  });
+  define('createLivePlayerContext', () => componentContext(Object.assign(idle([
+    'play', 'stop', 'mute', 'pause', 'resume', 'requestFullScreen', 'exitFullScreen', 'requestPictureInPicture',
+    'exitPictureInPicture', 'startCasting', 'switchCasting', 'reconnectCasting', 'exitCasting',
+  ]), { snapshot })));
+  define('createLivePusherContext', () => componentContext(Object.assign(idle([
+    'start', 'stop', 'pause', 'resume', 'switchCamera', 'toggleTorch', 'startPreview', 'stopPreview', 'playBGM',
+    'stopBGM', 'pauseBGM', 'resumeBGM', 'setBGMVolume', 'setMICVolume', 'sendMessage', 'exitPictureInPicture',
+  ]), { snapshot })));
+  // What the camera sees comes from the device provider, asked as
+  // chooseMedia({sourceType: ['camera']}) asks it; answers say operateCamera.
+  define('createCameraContext', () => {
+    let recording = null;
+    const shoot = (options, mediaType, shape) => {
+      const received = (answer) => {
+        const file = (Array.isArray(answer.tempFiles) && answer.tempFiles[0]) || {};
+        const result = shape(file);
+        for (const key of Object.keys(answer)) delete answer[key];
+        Object.assign(answer, result);
+      };
+      quietly(invoke('operateCamera', optionsOf(options), () => {
+        let answer;
+        try {
+          answer = callRust('chooseMedia', { count: 1, mediaType: [mediaType], sourceType: ['camera'] });
+        } catch (err) {
+          throw new Error(String(err.message).replace(/^chooseMedia:fail /, ''));
+        }
+        if (answer.waitingFor === undefined) received(answer);
+        return answer;
+      }, () => ({ object: undefined, received })));
+    };
+    // A video's thumbnail is a blank image of its size.
+    const video = (file) => {
+      let tempThumbPath = '';
+      try {
+        const scale = Math.min(1, MAX_IMAGE_SIDE / (file.width || 1), MAX_IMAGE_SIDE / (file.height || 1));
+        tempThumbPath = blankImageFile((file.width || 320) * scale, (file.height || 240) * scale).path;
+      } catch (err) {
+        tempThumbPath = '';
+      }
+      return { tempThumbPath, tempVideoPath: file.tempFilePath };
+    };
+    const camera = componentContext({ setZoom: (o) => ({ zoom: Number(optionsOf(o).zoom) || 1 }) });
+    camera.takePhoto = (options) => shoot(options, 'image', (file) => ({ tempImagePath: file.tempFilePath, width: file.width, height: file.height }));
+    camera.startRecord = (options) => {
+      const o = optionsOf(options);
+      quietly(invoke('operateCamera', o, () => {
+        if (recording) clearTimeout(recording);
+        // WeChat stops a recording after `timeout` seconds (30, at most 300).
+        const seconds = Math.min(Math.max(Number(o.timeout) || 30, 1), 300);
+        recording = setTimeout(() => {
+          recording = null;
+          shoot({ success: o.timeoutCallback }, 'video', video);
+        }, seconds * 1000);
+      }));
+    };
+    camera.stopRecord = (options) => {
+      if (!recording) {
+        quietly(invoke('operateCamera', optionsOf(options), () => { throw new Error('the camera is not recording'); }));
+        return;
+      }
+      clearTimeout(recording);
+      recording = null;
+      shoot(options, 'video', video);
+    };
+    // No frames ever arrive; the listener starts and stops.
+    camera.onCameraFrame = () => componentContext(idle(['start', 'stop']));
+    return camera;
+  });
+
+  // Audio without a speaker: players keep WeChat's state machine (setting
+  // src, play, pause, stop, seek; events in later tasks), so players render
+  // and react. Nothing decodes the source: duration stays 0, time does not
+  // advance and `ended` never fires.
+  const AUDIO_EVENTS = ['canplay', 'waiting', 'error', 'play', 'pause', 'seeking', 'seeked', 'ended', 'stop', 'timeUpdate'];
+  // `startsOnSrc()`: whether setting src starts playback.
+  const audioPlayer = (label, events, startsOnSrc) => {
+    const listeners = {};
+    const emit = (name) => {
+      for (const fn of listeners[name] || []) setTimeout(() => guarded(`${label}.on${name}`, fn, undefined, [{}]), 0);
+    };
+    const state = { src: '', paused: true, currentTime: 0, startTime: 0 };
+    const start = () => { state.paused = false; emit('play'); };
+    const player = {
+      playbackRate: 1,
+      get src() { return state.src; },
+      set src(value) {
+        state.src = value === undefined || value === null ? '' : String(value);
+        state.paused = true;
+        state.currentTime = state.startTime;
+        if (!state.src) return;
+        emit('canplay');
+        if (startsOnSrc()) start();
+      },
+      get paused() { return state.paused; },
+      get currentTime() { return state.currentTime; },
+      get duration() { return 0; },
+      get buffered() { return 0; },
+      get startTime() { return state.startTime; },
+      set startTime(value) { state.startTime = Math.max(0, Number(value) || 0); },
+      play() { if (state.src && state.paused) start(); },
+      pause() {
+        if (state.paused) return;
+        state.paused = true;
+        emit('pause');
+      },
+      stop() {
+        if (!state.src) return;
+        state.paused = true;
+        state.currentTime = 0;
+        emit('stop');
+      },
+      seek(position) {
+        if (!state.src) return;
+        emit('seeking');
+        state.currentTime = Math.max(0, Number(position) || 0);
+        emit('seeked');
+      },
+    };
+    for (const name of events) {
+      const key = name[0].toUpperCase() + name.slice(1);
+      player[`on${key}`] = (fn) => { if (typeof fn === 'function') (listeners[name] = listeners[name] || []).push(fn); };
+      player[`off${key}`] = (fn) => { listeners[name] = (listeners[name] || []).filter((f) => fn && f !== fn); };
+    }
+    // Silences the player for good: no more events, nothing to play.
+    const destroy = () => {
+      for (const name of Object.keys(listeners)) delete listeners[name];
+      state.src = '';
+      state.paused = true;
+    };
+    return { player, destroy };
+  };
   let backgroundAudio = null;
   define('getBackgroundAudioManager', () => {
     if (backgroundAudio) return backgroundAudio;
-    const listeners = {};
-    const emit = (name, res) => {
-      for (const fn of listeners[name] || []) setTimeout(() => guarded(`backgroundAudio ${name}`, fn, undefined, [res || {}]), 0);
+    backgroundAudio = audioPlayer('BackgroundAudioManager', AUDIO_EVENTS.concat(['next', 'prev']), () => true).player;
+    return Object.assign(backgroundAudio, { title: '', epname: '', singer: '', coverImgUrl: '', webUrl: '', protocol: 'http', referrerPolicy: '' });
+  });
+  define('createInnerAudioContext', () => {
+    const audio = audioPlayer('InnerAudioContext', AUDIO_EVENTS, () => audio.player.autoplay === true);
+    return Object.assign(audio.player, { autoplay: false, loop: false, volume: 1, obeyMuteSwitch: true, referrerPolicy: '', destroy: audio.destroy });
+  });
+  // Web Audio without output: a graph can be built, started and stopped,
+  // and nothing sounds. Scheduled parameter changes land at once.
+  define('createWebAudioContext', () => {
+    let state = 'running';
+    let runningSince = native.now();
+    let ranBefore = 0;
+    const param = (value) => {
+      const p = { value, defaultValue: value, minValue: -3.4028234663852886e38, maxValue: 3.4028234663852886e38 };
+      const jump = (v) => {
+        if (Number.isFinite(Number(v))) p.value = Number(v);
+        return p;
+      };
+      return Object.assign(p, {
+        setValueAtTime: jump, linearRampToValueAtTime: jump, exponentialRampToValueAtTime: jump, setTargetAtTime: jump,
+        setValueCurveAtTime: (curve) => jump(curve && curve[curve.length - 1]),
+        cancelScheduledValues: () => p, cancelAndHoldAtTime: () => p,
+      });
     };
-    const state = { src: '', paused: true, currentTime: 0, duration: 0, buffered: 0, startTime: 0 };
-    backgroundAudio = {
-      title: '', epname: '', singer: '', coverImgUrl: '', webUrl: '', protocol: 'http', playbackRate: 1, referrerPolicy: '',
-      get src() { return state.src; },
-      set src(value) { state.src = String(value); state.paused = false; emit('canplay'); emit('play'); },
-      get paused() { return state.paused; },
-      get currentTime() { return state.currentTime; },
-      get duration() { return state.duration; },
-      get buffered() { return state.buffered; },
-      get startTime() { return state.startTime; },
-      set startTime(value) { state.startTime = Number(value) || 0; },
-      play() { if (state.src) { state.paused = false; emit('play'); } },
-      pause() { state.paused = true; emit('pause'); },
-      stop() { state.paused = true; state.currentTime = 0; emit('stop'); },
-      seek(position) { state.currentTime = Number(position) || 0; emit('seeked'); },
+    const node = (fields) => Object.assign({
+      numberOfInputs: 1, numberOfOutputs: 1, channelCount: 2, channelCountMode: 'max', channelInterpretation: 'speakers',
+      connect: (destination) => destination,
+      disconnect() {},
+    }, fields);
+    // Sources end when stopped, or when a buffer without loop has played through.
+    const source = (fields) => {
+      const n = node(Object.assign({ numberOfInputs: 0, onended: null }, fields));
+      let started = false;
+      let ended = false;
+      const end = (ms) => setTimeout(() => {
+        if (ended) return;
+        ended = true;
+        if (typeof n.onended === 'function') guarded('WebAudioContext onended', n.onended, n, [{}]);
+      }, Math.max(0, ms));
+      n.start = (when, offset, duration) => {
+        if (started) return;
+        started = true;
+        const buffer = n.buffer;
+        if (buffer && !n.loop && buffer.duration > 0) {
+          const length = Number(duration) > 0 ? Number(duration) : buffer.duration - (Number(offset) || 0);
+          end(((Number(when) || 0) + length) * 1000);
+        }
+      };
+      n.stop = () => { if (started) end(0); };
+      return n;
     };
-    for (const name of ['canplay', 'waiting', 'error', 'play', 'pause', 'seeking', 'seeked', 'ended', 'stop', 'timeUpdate', 'next', 'prev']) {
-      const key = name[0].toUpperCase() + name.slice(1);
-      backgroundAudio[`on${key}`] = (fn) => { (listeners[name] = listeners[name] || []).push(fn); };
-      backgroundAudio[`off${key}`] = (fn) => { listeners[name] = (listeners[name] || []).filter((f) => fn && f !== fn); };
-    }
-    return backgroundAudio;
+    const audioBuffer = (options) => {
+      const o = optionsOf(options);
+      const channels = Math.min(Math.max(Math.floor(Number(o.numberOfChannels)) || 1, 1), 32);
+      const length = Math.max(Math.floor(Number(o.length)) || 0, 0);
+      const sampleRate = Number(o.sampleRate) > 0 ? Number(o.sampleRate) : 44100;
+      const data = [];
+      const channel = (i) => {
+        const index = Math.min(Math.max(Math.floor(Number(i)) || 0, 0), channels - 1);
+        if (!data[index]) {
+          try { data[index] = new Float32Array(length); } catch (err) { data[index] = new Float32Array(0); }
+        }
+        return data[index];
+      };
+      return {
+        sampleRate, length, duration: length / sampleRate, numberOfChannels: channels,
+        getChannelData: channel,
+        copyFromChannel(destination, i, start) {
+          if (destination && typeof destination.set === 'function') destination.set(channel(i).subarray(Number(start) || 0, (Number(start) || 0) + destination.length));
+        },
+        copyToChannel(from, i, start) {
+          try { channel(i).set(from, Number(start) || 0); } catch (err) { /* out of range: nothing copied */ }
+        },
+      };
+    };
+    const fill = (value) => (array) => { if (array && typeof array.fill === 'function') array.fill(value); };
+    const context = {
+      get state() { return state; },
+      get currentTime() { return (ranBefore + (state === 'running' ? native.now() - runningSince : 0)) / 1000; },
+      sampleRate: 44100,
+      onstatechange: null,
+      destination: node({ numberOfOutputs: 0, maxChannelCount: 2 }),
+      listener: Object.assign(idle(['setPosition', 'setOrientation']), {
+        positionX: param(0), positionY: param(0), positionZ: param(0),
+        forwardX: param(0), forwardY: param(0), forwardZ: param(-1), upX: param(0), upY: param(1), upZ: param(0),
+      }),
+      createBufferSource: () => source({ buffer: null, loop: false, loopStart: 0, loopEnd: 0, playbackRate: param(1), detune: param(0) }),
+      createOscillator: () => source({ type: 'sine', frequency: param(440), detune: param(0), setPeriodicWave() {} }),
+      createConstantSource: () => source({ offset: param(1) }),
+      createGain: () => node({ gain: param(1) }),
+      createBiquadFilter: () => node({ type: 'lowpass', frequency: param(350), Q: param(1), gain: param(0), detune: param(0), getFrequencyResponse() {} }),
+      createDelay: () => node({ delayTime: param(0) }),
+      createDynamicsCompressor: () => node({ threshold: param(-24), knee: param(30), ratio: param(12), attack: param(0.003), release: param(0.25), reduction: 0 }),
+      createWaveShaper: () => node({ curve: null, oversample: 'none' }),
+      createPanner: () => node(Object.assign(idle(['setPosition', 'setOrientation']), { panningModel: 'equalpower', distanceModel: 'inverse', positionX: param(0), positionY: param(0), positionZ: param(0) })),
+      createChannelMerger: () => node({}),
+      createChannelSplitter: () => node({}),
+      createIIRFilter: () => node({ getFrequencyResponse() {} }),
+      createScriptProcessor: (bufferSize) => node({ bufferSize: Number(bufferSize) || 4096, onaudioprocess: null }),
+      // Silence: no frequencies, a flat wave.
+      createAnalyser: () => node({
+        fftSize: 2048, frequencyBinCount: 1024, minDecibels: -100, maxDecibels: -30, smoothingTimeConstant: 0.8,
+        getByteFrequencyData: fill(0), getByteTimeDomainData: fill(128), getFloatFrequencyData: fill(-Infinity), getFloatTimeDomainData: fill(0),
+      }),
+      createPeriodicWave: () => ({}),
+      createBuffer: (numberOfChannels, length, sampleRate) => audioBuffer({ numberOfChannels, length, sampleRate }),
+      decodeAudioData(data, success, fail) {
+        const error = new Error('decodeAudioData: Bonsai has no audio decoder (headless, no sound)');
+        if (typeof fail === 'function') setTimeout(() => guarded('WebAudioContext decodeAudioData', fail, undefined, [error]), 0);
+        return typeof success === 'function' || typeof fail === 'function' ? undefined : Promise.reject(error);
+      },
+      suspend: () => moveTo('suspended'),
+      resume: () => moveTo('running'),
+      close: () => moveTo('closed'),
+    };
+    const moveTo = (next) => {
+      if (state !== 'closed' && state !== next) {
+        const now = native.now();
+        if (state === 'running') ranBefore += now - runningSince;
+        if (next === 'running') runningSince = now;
+        state = next;
+        setTimeout(() => {
+          if (typeof context.onstatechange === 'function') guarded('WebAudioContext onstatechange', context.onstatechange, context, [{}]);
+        }, 0);
+      }
+      return Promise.resolve();
+    };
+    return context;
+  });
+
+  // ---- Skyline shims ---------------------------------------------------------------
+  //
+  // Skyline's worklet API without a UI thread: shared values are plain
+  // boxes, worklets run on the JS thread, and animations jump to their end
+  // (the callback hears `finished: true` in a later task).
+  const DECAY = Symbol('decay');
+  const animationDone = (callback) => {
+    if (typeof callback === 'function') setTimeout(() => guarded('worklet animation callback', callback, undefined, [true]), 0);
+  };
+  const toTarget = (toValue, options, callback) => {
+    animationDone(typeof options === 'function' ? options : callback);
+    return toValue;
+  };
+  const fnOr = (fn) => (typeof fn === 'function' ? fn : (t) => t);
+  // A cubic Bézier easing, x solved by bisection.
+  const bezier = (x1, y1, x2, y2) => {
+    const curve = (a, b) => (t) => 3 * a * t * (1 - t) ** 2 + 3 * b * t * t * (1 - t) + t ** 3;
+    const x = curve(Number(x1), Number(x2));
+    const y = curve(Number(y1), Number(y2));
+    return (t) => {
+      if (!(t > 0)) return 0;
+      if (t >= 1) return 1;
+      let low = 0;
+      let high = 1;
+      for (let i = 0; i < 32; i += 1) {
+        const middle = (low + high) / 2;
+        if (x(middle) < t) low = middle; else high = middle;
+      }
+      return y((low + high) / 2);
+    };
+  };
+  const bounce = (t) => {
+    const k = 7.5625;
+    if (t < 1 / 2.75) return k * t * t;
+    if (t < 2 / 2.75) return k * (t - 1.5 / 2.75) ** 2 + 0.75;
+    if (t < 2.5 / 2.75) return k * (t - 2.25 / 2.75) ** 2 + 0.9375;
+    return k * (t - 2.625 / 2.75) ** 2 + 0.984375;
+  };
+  define('worklet', {
+    shared(value) {
+      let current = value;
+      return {
+        get value() { return current; },
+        // A decay starts from the value it is assigned to.
+        set value(next) { current = next && typeof next === 'object' && next[DECAY] ? next[DECAY](current) : next; },
+      };
+    },
+    derived: (fn) => ({ get value() { return typeof fn === 'function' ? fn() : undefined; } }),
+    runOnJS: (fn) => (typeof fn === 'function' ? fn : () => {}),
+    runOnUI: (fn) => (typeof fn === 'function' ? fn : () => {}),
+    timing: toTarget,
+    spring: toTarget,
+    // Where a fling stops: velocity (per second) times deceleration / (1 - deceleration), clamped.
+    decay(options, callback) {
+      const o = optionsOf(options);
+      animationDone(typeof options === 'function' ? options : callback);
+      return {
+        [DECAY]: (from) => {
+          const deceleration = Number(o.deceleration) > 0 && Number(o.deceleration) < 1 ? Number(o.deceleration) : 0.998;
+          let to = (Number(from) || 0) + ((Number(o.velocity) || 0) * deceleration) / (1 - deceleration) / 1000;
+          if (Array.isArray(o.clamp) && o.clamp.length === 2) to = Math.min(Math.max(to, Number(o.clamp[0])), Number(o.clamp[1]));
+          return to;
+        },
+      };
+    },
+    sequence: (...animations) => animations[animations.length - 1],
+    repeat: (animation, count, reverse, callback) => {
+      animationDone(callback);
+      return animation;
+    },
+    delay: (ms, animation) => animation,
+    cancelAnimation() {},
+    Easing: {
+      linear: (t) => t,
+      ease: bezier(0.42, 0, 1, 1),
+      quad: (t) => t * t,
+      cubic: (t) => t * t * t,
+      poly: (n) => (t) => t ** n,
+      sin: (t) => 1 - Math.cos((t * Math.PI) / 2),
+      circle: (t) => 1 - Math.sqrt(1 - t * t),
+      exp: (t) => 2 ** (10 * (t - 1)),
+      elastic: (bounciness = 1) => (t) => 1 - Math.cos((t * Math.PI) / 2) ** 3 * Math.cos(t * bounciness * Math.PI),
+      back: (s = 1.70158) => (t) => t * t * ((s + 1) * t - s),
+      bounce,
+      bezier,
+      bezierFn: bezier,
+      steps: (n = 10, roundToNextStep = true) => (t) => (roundToNextStep ? Math.ceil : Math.floor)(Math.min(Math.max(t, 0), 1) * n) / n,
+      in: fnOr,
+      out: (fn) => (t) => 1 - fnOr(fn)(1 - t),
+      inOut: (fn) => (t) => (t < 0.5 ? fnOr(fn)(t * 2) / 2 : 1 - fnOr(fn)((1 - t) * 2) / 2),
+    },
+  });
+  // Custom routes register; navigation runs WeChat's default transition
+  // (none headless), so builders are never called.
+  const routeBuilders = new Map();
+  const routeContexts = new WeakMap();
+  define('router', {
+    addRouteBuilder(routeType, builder) { if (typeof builder === 'function') routeBuilders.set(String(routeType), builder); },
+    removeRouteBuilder(routeType) { routeBuilders.delete(String(routeType)); },
+    getRouteContext(component) {
+      if (!component || typeof component !== 'object') return {};
+      if (!routeContexts.has(component)) routeContexts.set(component, {});
+      return routeContexts.get(component);
+    },
   });
   adApi('createInterstitialAd');
   adApi('createRewardedVideoAd');

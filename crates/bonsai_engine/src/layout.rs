@@ -1,7 +1,7 @@
-//! Layout for the running app: the app's WXSS parsed once into a
-//! `bonsai_layout::StyleSet`, bound to style scopes as glass-easel reports
-//! them (`native.styleSheet`), and page layouts computed on demand from the
-//! composed tree (`native.layout`) and cached until the tree changes.
+//! Layout for the running app: each stylesheet glass-easel binds to a style
+//! scope (`native.styleSheet`) is parsed once into a
+//! `bonsai_layout::StyleSet`, and page layouts are computed on demand from
+//! the composed tree (`native.layout`) and cached until the tree changes.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,8 +21,8 @@ pub(crate) struct PageLayouts {
 }
 
 impl PageLayouts {
-    /// Parses every stylesheet of the app; nothing is bound until
-    /// glass-easel says which style scope uses which.
+    /// Nothing is parsed yet: a stylesheet is parsed when glass-easel first
+    /// binds it to a style scope, so start-up grows with the page, not the app.
     pub fn new(
         app: &CompiledApp,
         tree: Rc<RefCell<NodeTree>>,
@@ -35,9 +35,6 @@ impl PageLayouts {
             .and_then(|config| config.get("style"))
             .and_then(|style| style.as_str())
             == Some("v2");
-        for (name, fragments) in &app.styles {
-            styles.add_fragments(name, fragments);
-        }
         PageLayouts {
             tree,
             styles,
@@ -53,8 +50,12 @@ impl PageLayouts {
     /// scope: a page's own stylesheet shares the app's scope but styles only
     /// that page; a component's applies to its shadow tree.
     pub fn bind(&mut self, app: &CompiledApp, path: &str, scope: u32) {
-        let Some(sheet) = self.styles.sheet(path) else {
-            return;
+        let sheet = match self.styles.sheet(path) {
+            Some(sheet) => sheet,
+            None => match app.styles.get(path) {
+                Some(fragments) => self.styles.add_fragments(path, fragments),
+                None => return,
+            },
         };
         let owner = app
             .components

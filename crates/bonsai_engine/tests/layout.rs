@@ -88,10 +88,10 @@ fn selector_queries_answer_with_layout() {
         .collect();
     assert_eq!(res[1], Value::Array(items));
 
-    // The page is 50 + 40 + 80 (card) + 2000 + 100 = 2270px tall.
+    // The page is 50 + 40 + 80 (card) + 2000 + 100 + 33 (badge) = 2303px tall.
     assert_eq!(
         res[2],
-        json!({ "id": "", "dataset": {}, "scrollLeft": 0, "scrollTop": 0, "scrollWidth": 375, "scrollHeight": 2270 })
+        json!({ "id": "", "dataset": {}, "scrollLeft": 0, "scrollTop": 0, "scrollWidth": 375, "scrollHeight": 2303 })
     );
 
     // The card's `.box { height: 60px; padding: 10px }` from its own
@@ -104,11 +104,12 @@ fn selector_queries_answer_with_layout() {
     expected["color"] = json!("");
     assert_eq!(card, vec![expected]);
 
+    let rect_of = |selector: &str| {
+        let node = app.query(selector).ok().flatten()?;
+        app.layout_rect(node)
+    };
     assert_eq!(
-        app.query("#tall")
-            .ok()
-            .flatten()
-            .and_then(|n| app.layout_rect(n)),
+        rect_of("#tall"),
         Some(Rect {
             left: 0.0,
             top: 170.0,
@@ -116,6 +117,13 @@ fn selector_queries_answer_with_layout() {
             height: 2000.0
         })
     );
+    // app.wxss's `.global-box { height: 33px }` reaches into a component
+    // with `addGlobalClass` (set in its script), not into the isolated card.
+    assert_eq!(
+        rect_of("#badge-box").map(|r| (r.top, r.height)),
+        Some((2270.0, 33.0))
+    );
+    assert_eq!(rect_of("#card-global").map(|r| r.height), Some(0.0));
 }
 
 #[test]
@@ -130,18 +138,18 @@ fn intersection_observer_and_page_scroll() {
 
     app.tap("#tall").expect("#tall exists");
     assert!(app.errors().is_empty(), "errors: {:?}", app.errors());
-    // 2000 is past the end: a 2270px page in a 600px window scrolls 1670px at most.
-    assert_eq!(logged(&app, "scrolled"), vec![json!(1670)]);
+    // 2000 is past the end: a 2303px page in a 600px window scrolls 1703px at most.
+    assert_eq!(logged(&app, "scrolled"), vec![json!(1703)]);
     let after = logged(&app, "after scroll");
     assert_eq!(after.len(), 1, "console: {:?}", app.console());
-    assert_eq!(after[0][0]["scrollTop"], json!(1670));
-    assert_eq!(after[0][1]["top"], json!(500));
-    // `#bottom` now spans 500..600: fully in view, reported once.
+    assert_eq!(after[0][0]["scrollTop"], json!(1703));
+    assert_eq!(after[0][1]["top"], json!(467));
+    // `#bottom` (2170px into the page) now spans 467..567: fully in view, reported once.
     assert_eq!(
         logged(&app, "bottom"),
         vec![Value::String(format!(
             "1 {}",
-            rect(0.0, 500.0, 375.0, 100.0)
+            rect(0.0, 467.0, 375.0, 100.0)
         ))]
     );
 }

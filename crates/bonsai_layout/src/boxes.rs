@@ -155,6 +155,15 @@ pub(crate) struct BoxTree {
     calcs: std::rc::Rc<Vec<(f32, f32)>>,
 }
 
+/// The value of a calc() handle made by [`BoxTree::calc`] for a basis.
+fn resolve_calc(calcs: &[(f32, f32)], value: *const (), basis: f32) -> f32 {
+    let handle = (value as usize) >> 3;
+    match handle.checked_sub(1).and_then(|i| calcs.get(i)) {
+        Some((px, percent)) => px + percent * basis,
+        None => 0.0,
+    }
+}
+
 fn taffy_id(index: usize) -> taffy::NodeId {
     taffy::NodeId::from(index)
 }
@@ -700,11 +709,7 @@ impl LayoutPartialTree for BoxTree {
     }
 
     fn resolve_calc_value(&self, value: *const (), basis: f32) -> f32 {
-        let handle = (value as usize) >> 3;
-        match handle.checked_sub(1).and_then(|i| self.calcs.get(i)) {
-            Some((px, percent)) => px + percent * basis,
-            None => 0.0,
-        }
+        resolve_calc(&self.calcs, value, basis)
     }
 
     fn set_unrounded_layout(&mut self, node: taffy::NodeId, layout: &taffy::Layout) {
@@ -960,13 +965,7 @@ impl BoxTree {
                     height: known.height.unwrap_or(height),
                 }
             };
-            let resolve = move |value: *const (), basis: f32| {
-                let handle = (value as usize) >> 3;
-                match handle.checked_sub(1).and_then(|i| calcs.get(i)) {
-                    Some((px, percent)) => px + percent * basis,
-                    None => 0.0,
-                }
-            };
+            let resolve = move |value: *const (), basis: f32| resolve_calc(&calcs, value, basis);
             compute_leaf_layout(inputs, &style, resolve, measure)
         };
         if inputs.run_mode == RunMode::PerformLayout {

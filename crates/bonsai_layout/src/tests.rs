@@ -319,3 +319,60 @@ fn malformed_css_is_ignored() {
     let l = p.layout(".a { height: 10px; width: calc(1px +); } }} .a::after { height: 99px } @media (min-width: 1000px) { .a { height: 30px } } {{ .b { x }");
     assert_eq!(rect(&l, &p, "a"), (0.0, 0.0, 375.0, 10.0));
 }
+
+#[test]
+fn scroll_view_offsets_its_content() {
+    let mut p = page(vec![el(
+        "scroll-view#sv",
+        "height: 100px",
+        vec![
+            el("view#first", "height: 80px", vec![]),
+            el("view#second", "height: 80px", vec![]),
+        ],
+    )]);
+    let sv = p.ids["sv"];
+    p.tree
+        .apply(&TreeOp::SetAttribute {
+            id: sv,
+            name: "scroll-top".into(),
+            value: serde_json::json!(30),
+        })
+        .expect("attribute");
+    let l = p.layout("");
+    let g = *l.geometry(sv).expect("scroll-view box");
+    assert_eq!((g.scroll_top, g.scroll_height), (30.0, 160.0));
+    assert_eq!(rect(&l, &p, "first"), (0.0, -30.0, 375.0, 80.0));
+    assert_eq!(rect(&l, &p, "second"), (0.0, 50.0, 375.0, 80.0));
+}
+
+#[test]
+fn centered_inline_elements_with_padding() {
+    let p = page(vec![el(
+        "view#line",
+        "text-align: center",
+        vec![el("text#t", "padding: 2px 10px", vec![text("中文")])],
+    )]);
+    let l = p.layout("");
+    // 32px of text plus 2 × 10px padding, centred in 375px; vertical
+    // padding grows the box, not the line (22.4px).
+    assert_eq!(rect(&l, &p, "t"), (161.5, -2.0, 52.0, 26.4));
+    assert_eq!(rect(&l, &p, "line"), (0.0, 0.0, 375.0, 22.4));
+}
+
+#[test]
+fn cache_recomputes_only_after_a_change() {
+    let mut p = page(vec![el("view#a", "height: 10px", vec![])]);
+    let set = styles("");
+    let mut cache = crate::LayoutCache::new();
+    let first = cache.get(&p.tree, p.root, &set, VIEWPORT);
+    let again = cache.get(&p.tree, p.root, &set, VIEWPORT);
+    assert!(std::rc::Rc::ptr_eq(&first, &again));
+    p.tree
+        .apply(&TreeOp::SetStyle {
+            id: p.ids["a"],
+            style: "height: 20px".into(),
+        })
+        .expect("style");
+    let changed = cache.get(&p.tree, p.root, &set, VIEWPORT);
+    assert_eq!(changed.geometry(p.ids["a"]).map(|g| g.height), Some(20.0));
+}

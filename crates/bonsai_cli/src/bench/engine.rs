@@ -309,7 +309,7 @@ pub fn run(args: &EngineArgs) -> anyhow::Result<bool> {
     Ok(clean)
 }
 
-fn compile_files(name: &str, files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
+pub(super) fn compile_files(name: &str, files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
     let (manifest, mut diagnostics) = bonsai_package::load(files, &LoadOptions::default());
     let (app, more) = Compiler::new().compile(&manifest);
     diagnostics.extend(more);

@@ -85,7 +85,77 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
     ),
     (
         "getBackgroundAudioManager",
-        Some("state and events only; no sound"),
+        Some(
+            "state and events only: no sound, nothing decodes src (duration 0, time does not advance, onEnded/onTimeUpdate never fire)",
+        ),
+    ),
+    (
+        "createInnerAudioContext",
+        Some(
+            "state and events only: no sound, nothing decodes src (duration 0, time does not advance, onEnded/onTimeUpdate never fire)",
+        ),
+    ),
+    (
+        "createWebAudioContext",
+        Some(
+            "the node graph builds, starts and stops silently; parameter ramps jump to their value; decodeAudioData fails (no decoder)",
+        ),
+    ),
+    (
+        "createVideoContext",
+        Some(
+            "no video: play/pause/seek/full-screen/picture-in-picture keep state and fire the video component's play, pause, seekcomplete, fullscreenchange, enter/leavepictureinpicture events; no timeupdate or ended; danmu, status bar and rate are ignored",
+        ),
+    ),
+    (
+        "createCameraContext",
+        Some(
+            "takePhoto and startRecord/stopRecord take their files from the device provider (as chooseMedia from the camera; fail without one); video thumbnails are blank PNGs; setZoom echoes; onCameraFrame never delivers frames",
+        ),
+    ),
+    (
+        "createLivePusherContext",
+        Some(
+            "no streaming: methods succeed with no effect; snapshot is a blank PNG of the window size",
+        ),
+    ),
+    (
+        "createLivePlayerContext",
+        Some(
+            "no streaming: methods succeed with no effect; snapshot is a blank PNG of the window size",
+        ),
+    ),
+    (
+        "createOffscreenCanvas",
+        Some(
+            "2d contexts record calls, webgl contexts are null (the default type, as in WeChat); toDataURL is a blank PNG",
+        ),
+    ),
+    (
+        "canvasToTempFilePath",
+        Some(
+            "a blank (transparent) PNG of the requested size, also for fileType jpg; canvasId canvases count as 300x150 (element sizes are not read); at most 4096x4096",
+        ),
+    ),
+    (
+        "createContext",
+        Some("legacy: calls are recorded as getActions() actions; there are no pixels"),
+    ),
+    (
+        "drawCanvas",
+        Some("legacy: succeeds and keeps the actions; there are no pixels"),
+    ),
+    (
+        "worklet",
+        Some(
+            "Skyline without a UI thread: shared/derived values are plain, worklets run on the JS thread, timing/spring/decay jump to their end and call back finished=true in a later task",
+        ),
+    ),
+    (
+        "router",
+        Some(
+            "Skyline: route builders register but are never run (no custom transitions headless); getRouteContext gives an empty object",
+        ),
     ),
     (
         "createInterstitialAd",

@@ -187,7 +187,9 @@ pub type Inbox = Arc<Mutex<Vec<(u32, Result<Value, String>)>>>;
 
 /// Turns a provider's raw answer into the call's result when it is
 /// delivered, on the app's thread (e.g. media bytes become temp files).
-pub(crate) struct Finisher(Box<dyn FnOnce(&mut HostState, Result<Value, String>) -> ApiResult>);
+pub(crate) struct Finisher(Box<FinishFn>);
+
+type FinishFn = dyn FnOnce(&mut HostState, Result<Value, String>) -> ApiResult;
 
 impl Finisher {
     pub(crate) fn finish(self, state: &mut HostState, result: Result<Value, String>) -> ApiResult {
