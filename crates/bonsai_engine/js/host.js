@@ -716,7 +716,16 @@ export default function createHost(native, glassEasel, adapter, manifest) {
 
   // ---- wx -------------------------------------------------------------------------------
 
-  const wx = {};
+  // Unknown names fail loudly rather than being undefined: they fall
+  // through to a Proxy on the prototype, so implemented APIs are plain own
+  // properties (no trap on the hot path) and apps may still assign onto wx.
+  const wx = Object.create(new Proxy(Object.create(null), {
+    get(target, name) {
+      if (typeof name !== 'string' || name === 'then' || name === 'toJSON') return undefined;
+      if (name in Object.prototype) return Object.prototype[name];
+      return unsupported(name);
+    },
+  }));
   const implemented = new Set();
   const define = (name, fn) => { wx[name] = fn; implemented.add(name); };
   // Calls waiting for the user (a modal, an action sheet), by id; the host
@@ -741,14 +750,16 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       result = run(options) || {};
     } catch (err) {
       const reason = err instanceof Error ? err.message.replace(new RegExp(`^${name}:fail `), '') : String(err);
-      const res = finish(false, reason);
-      if (!hasCallback) return Promise.reject(res);
+      if (!hasCallback) return Promise.reject(finish(false, reason));
+      // WeChat calls back in a later task, never before the call returns.
+      setTimeout(() => finish(false, reason), 0);
       // A task that never started (id 0 is never used): abort is a no-op.
       return makeTask ? makeTask(0).object : undefined;
     }
     if (result.waitingFor === undefined) {
-      const res = finish(true, result);
-      return hasCallback ? undefined : Promise.resolve(res);
+      if (!hasCallback) return Promise.resolve(finish(true, result));
+      setTimeout(() => finish(true, result), 0);
+      return undefined;
     }
     const task = makeTask ? makeTask(result.waitingFor) : null;
     const promise = new Promise((resolve, reject) => {
@@ -1991,14 +2002,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     native.log('warn', `wx.${name} is not supported by Bonsai yet`);
     return hasCallback ? undefined : Promise.reject(res);
   };
-  // Unknown names fail loudly rather than being undefined; apps may still assign onto wx.
-  global.wx = new Proxy(wx, {
-    get(target, name) {
-      if (typeof name !== 'string' || name in target) return target[name];
-      if (name === 'then' || name === 'toJSON') return undefined;
-      return unsupported(name);
-    },
-  });
+  global.wx = wx;
   global.__wxConfig = { envVersion: 'develop', platform: 'devtools', pages: manifest.pages };
 
   // ---- entry points for Rust ----------------------------------------------------------

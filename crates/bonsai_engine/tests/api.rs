@@ -50,13 +50,13 @@ fn callbacks_and_promises_follow_wechat() {
     assert!(instance.errors().is_empty(), "{:?}", instance.errors());
     insta::assert_snapshot!(logs(&instance).join("\n"), @r#"
     sync {"a":1} ""
-    success getStorage:ok {"a":1}
-    complete getStorage:ok
-    fail getStorage:fail data not found
     info ["k"]
     canIUse true false
     then getStorage:ok
     catch getStorage:fail data not found
+    success getStorage:ok {"a":1}
+    complete getStorage:ok
+    fail getStorage:fail data not found
     "#);
 }
 
@@ -73,8 +73,8 @@ fn bad_arguments_fail_with_errmsg_not_a_crash() {
     assert_eq!(
         logs(&instance),
         [
-            "showToast:fail parameter error",
-            "threw setStorageSync:fail parameter error"
+            "threw setStorageSync:fail parameter error",
+            "showToast:fail parameter error"
         ]
     );
 }
@@ -121,8 +121,8 @@ fn a_denied_capability_fails_every_call() {
         logs(&instance),
         [
             "getStorageSync:fail permission denied: this app may not use Storage APIs",
-            "setStorage:fail permission denied: this app may not use Storage APIs",
-            "devtools"
+            "devtools",
+            "setStorage:fail permission denied: this app may not use Storage APIs"
         ]
     );
 }
@@ -241,9 +241,9 @@ fn small_apis_behave_like_wechat() {
         logs(&instance),
         [
             "base64 TWFu 0,1,254,255,7",
-            "clipboard copied",
-            "setNavigationBarColor:fail invalid frontColor: only #ffffff and #000000 are allowed",
             "env wxfile://usr",
+            "setNavigationBarColor:fail invalid frontColor: only #ffffff and #000000 are allowed",
+            "clipboard copied",
         ]
     );
     let ui = instance.ui();
@@ -330,9 +330,9 @@ fn requests_go_through_the_allow_list_and_the_provider() {
     assert_eq!(
         logs(&instance),
         [
+            r#"ok request:ok 200 {"url":"https://api.shop.example/products","method":"GET"}"#,
             "request:fail url not in domain list: https://evil.example/steal",
             "request:fail url not in domain list: http://api.shop.example/plain (only https is allowed)",
-            r#"ok request:ok 200 {"url":"https://api.shop.example/products","method":"GET"}"#,
         ]
     );
     let offline = run(

@@ -140,17 +140,17 @@ fn video_contexts_fire_the_video_elements_events() {
     );
     assert_no_errors(&instance);
     insta::assert_snapshot!(logs(&instance).join("\n"), @r#"
-    play:ok
-    requestPictureInPicture:ok
-    exitPictureInPicture:ok
-    play:ok
     event play {}
+    play:ok
     event seekcomplete {"position":42}
     event fullscreenchange {"fullScreen":true,"direction":"horizontal"}
     event fullscreenchange {"fullScreen":false,"direction":"vertical"}
     event pause {}
     event enterpictureinpicture {}
+    requestPictureInPicture:ok
     event leavepictureinpicture {}
+    exitPictureInPicture:ok
+    play:ok
     "#);
 }
 
@@ -208,14 +208,14 @@ fn the_camera_shoots_through_the_device_provider() {
     instance.wait_for_providers(std::time::Duration::from_secs(5));
     assert_no_errors(&instance);
     insta::assert_snapshot!(logs(&instance).join("\n"), @r"
-    fail operateCamera:fail the camera is not recording
-    recording operateCamera:ok
-    setZoom:ok 2
-    start:ok
     photo operateCamera:ok true 640 480 photo bytes
     complete operateCamera:ok
     video operateCamera:ok video bytes true
     thumb 1280 720
+    fail operateCamera:fail the camera is not recording
+    recording operateCamera:ok
+    setZoom:ok 2
+    start:ok
     ");
 }
 
@@ -289,17 +289,17 @@ fn canvas_exports_are_blank_pngs_of_the_requested_size() {
     );
     assert_no_errors(&instance);
     insta::assert_snapshot!(logs(&instance).join("\n"), @r"
-    dest canvasToTempFilePath:ok true true IHDR 37 21
-    legacy canvasToTempFilePath:ok true true IHDR 600 300
-    canvas canvasToTempFilePath:ok true true IHDR 120 80
-    too big canvasToTempFilePath:fail parameter error: 5000x10 is larger than 4096x4096
-    empty canvasToTempFilePath:fail parameter error: the image would be empty (0x450)
     2d function null
     webgl null null 10
     legacy form 32
     toDataURL true
     promise canvasToTempFilePath:ok true true IHDR 10 5
     no canvas canvasToTempFilePath:fail parameter error: canvasId or canvas is required
+    dest canvasToTempFilePath:ok true true IHDR 37 21
+    legacy canvasToTempFilePath:ok true true IHDR 600 300
+    canvas canvasToTempFilePath:ok true true IHDR 120 80
+    too big canvasToTempFilePath:fail parameter error: 5000x10 is larger than 4096x4096
+    empty canvasToTempFilePath:fail parameter error: the image would be empty (0x450)
     ");
 }
 
