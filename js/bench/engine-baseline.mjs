@@ -249,6 +249,7 @@ class Instance {
     self.errors = [];
     self.console = [];
     self.context = vm.createContext({});
+    const storage = new Map();
     const native = {
       log: (level, text) => self.console.push({ level, text }),
       error: (context, message, stack) => self.errors.push({ context, message, stack }),
@@ -256,6 +257,17 @@ class Instance {
       clearTimer: (id) => self.timers.cancel(id),
       now: () => self.timers.now,
       api: (name) => JSON.stringify(answerApi(device, name)),
+      // host.rs's storage hot path, on a Map.
+      storageGet: (key) => (storage.has(key) ? `v${storage.get(key)}` : 'm'),
+      storageSet: (key, json) => { storage.set(key, json); },
+      storageRemove: (key) => { storage.delete(key); },
+      cancel: () => false,
+      // Layout is Rust's (bonsai_layout) and only runs when a page asks for
+      // rects; the measured pages do not, so Node answers "no box".
+      styleSheet: () => {},
+      layout: () => [],
+      computedStyle: () => undefined,
+      tempFile: () => null,
       hasScript: (key) => Object.prototype.hasOwnProperty.call(app.scripts, key),
       template: (key) => app.templates.templates[key],
       // Mirrors host.rs: the module as a function expression, same first line.

@@ -11,6 +11,7 @@ mod network;
 mod project;
 mod report;
 mod run;
+mod socket;
 mod storage;
 
 use std::path::PathBuf;

@@ -123,6 +123,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         },
         device_provider,
         network: Some(Arc::new(crate::network::HttpNetwork)),
+        sockets: Some(Arc::new(crate::socket::WebSockets)),
         ..EngineOptions::default()
     };
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;

@@ -203,3 +203,30 @@ fn bench_engine_runs_the_same_pages_on_both_sides() {
         assert!(targets[target]["met"].is_boolean(), "{target}");
     }
 }
+
+#[test]
+fn bench_api_times_storage_against_rust_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("api.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["bench", "api", "--iterations", "1", "--json", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--json prints one document");
+    for measure in ["/get_storage_sync", "/set_storage_sync_10k"] {
+        let m = report.pointer(measure).expect(measure);
+        assert!(number(m, "/bonsai_us_per_call") > 0.0, "{m}");
+        assert!(number(m, "/rust_us_per_call") > 0.0, "{m}");
+        assert!(number(m, "/ratio") > 0.0, "{m}");
+    }
+    assert_eq!(count(&report, "/get_storage_sync/calls"), 100_000);
+    assert_eq!(count(&report, "/set_storage_sync_10k/calls"), 10_000);
+    assert!(report["targets"]["get_storage_sync_us"]["met"].is_boolean());
+    assert!(report["targets"]["set_storage_sync_ratio"]["met"].is_boolean());
+}

@@ -135,3 +135,71 @@ fn requests_reach_a_real_server_when_url_check_is_off() {
         "{request}"
     );
 }
+
+#[test]
+#[expect(
+    clippy::result_large_err,
+    reason = "tungstenite's handshake callback returns its own large error type"
+)]
+fn a_socket_talks_to_a_real_websocket_server() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("its address").port();
+    // An echo server that records what the app asked for and said.
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("the app connects");
+        let mut protocol = String::new();
+        let callback =
+            |request: &tungstenite::handshake::server::Request,
+             mut response: tungstenite::handshake::server::Response| {
+                if let Some(p) = request.headers().get("Sec-WebSocket-Protocol") {
+                    protocol = p.to_str().unwrap_or_default().to_owned();
+                    response
+                        .headers_mut()
+                        .insert("Sec-WebSocket-Protocol", p.clone());
+                }
+                Ok(response)
+            };
+        let mut socket = tungstenite::accept_hdr(stream, callback).expect("a handshake");
+        let said = socket.read().expect("a message").to_string();
+        socket
+            .send(tungstenite::Message::text(format!("echo: {said}")))
+            .expect("the echo is sent");
+        // Read until the app closes; reading on answers its close frame.
+        let mut close = None;
+        loop {
+            match socket.read() {
+                Ok(tungstenite::Message::Close(frame)) => {
+                    close = frame.map(|f| f.reason.to_string());
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        (protocol, said, close)
+    });
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run/socket");
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["run", "--no-persist", "--page"])
+        .arg(format!("pages/index/index?port={port}"))
+        .arg(app)
+        .output()
+        .expect("bonsai runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("<view id=\"echo\">echo: hello bonsai</view>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<view id=\"status\">closed 1000</view>"),
+        "{stdout}"
+    );
+    let (protocol, said, close) = server.join().expect("the server finishes");
+    assert_eq!(protocol, "chat");
+    assert_eq!(said, "hello bonsai");
+    assert_eq!(close.as_deref(), Some("done"));
+}

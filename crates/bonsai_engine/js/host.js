@@ -156,41 +156,104 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     getContext(cb) { cb(this.tag === 'canvas' ? headlessCanvas(this) : null); }
   }
   // A canvas without pixels: drawing calls are recorded, queries answer
-  // plausibly, so chart and signature components run headless.
-  const recordingContext = (extra) => {
+  // plausibly, so chart and signature components run headless. A context
+  // has exactly the methods and properties of its kind (so feature
+  // detection such as `typeof ctx.roundRect` answers as in WeChat):
+  // '2d' is CanvasRenderingContext2D (canvas type="2d", offscreen canvases),
+  // 'legacy' the CanvasContext of wx.createCanvasContext / wx.createContext.
+  const CANVAS_DRAWING = {
+    '2d': [
+      'arc', 'arcTo', 'beginPath', 'bezierCurveTo', 'clearRect', 'clip', 'closePath', 'drawImage', 'ellipse', 'fill',
+      'fillRect', 'fillText', 'lineTo', 'moveTo', 'putImageData', 'quadraticCurveTo', 'rect', 'resetTransform', 'restore',
+      'rotate', 'roundRect', 'save', 'scale', 'setLineDash', 'setTransform', 'stroke', 'strokeRect', 'strokeText',
+      'transform', 'translate',
+    ],
+    legacy: [
+      'arc', 'arcTo', 'beginPath', 'bezierCurveTo', 'clearRect', 'clip', 'closePath', 'drawImage', 'fill', 'fillRect',
+      'fillText', 'lineTo', 'moveTo', 'quadraticCurveTo', 'rect', 'restore', 'rotate', 'save', 'scale', 'setFillStyle',
+      'setFontSize', 'setGlobalAlpha', 'setLineCap', 'setLineDash', 'setLineJoin', 'setLineWidth', 'setMiterLimit',
+      'setShadow', 'setStrokeStyle', 'setTextAlign', 'setTextBaseline', 'setTransform', 'stroke', 'strokeRect',
+      'strokeText', 'transform', 'translate',
+    ],
+  };
+  const CANVAS_STYLE = {
+    globalAlpha: 1, globalCompositeOperation: 'source-over', fillStyle: '#000000', strokeStyle: '#000000',
+    lineCap: 'butt', lineDashOffset: 0, lineJoin: 'miter', lineWidth: 1, miterLimit: 10,
+    shadowBlur: 0, shadowColor: 'rgba(0, 0, 0, 0)', shadowOffsetX: 0, shadowOffsetY: 0, font: '10px sans-serif',
+  };
+  const CANVAS_2D_STYLE = {
+    filter: 'none', imageSmoothingEnabled: true, imageSmoothingQuality: 'low',
+    direction: 'inherit', fontKerning: 'auto', textAlign: 'start', textBaseline: 'alphabetic',
+  };
+  const recordingContext = (kind, extra, canvas) => {
     const calls = [];
     const gradient = () => ({ addColorStop() {} });
-    const imageData = (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(Math.max(0, w * h * 4)) });
-    const base = {
-      calls,
-      measureText: (text) => ({ width: String(text).length * 10 }),
-      createLinearGradient: gradient,
-      createRadialGradient: gradient,
-      createConicGradient: gradient,
-      createPattern: () => ({}),
-      getImageData: (x, y, w, h) => imageData(w, h),
-      createImageData: (w, h) => imageData(w, h),
-      isPointInPath: () => false,
-      isPointInStroke: () => false,
-      getLineDash: () => [],
-      getTransform: () => ({ a: 1, b: 0, c: 0, d: 1, e: 0, f: 0 }),
+    const imageData = (w, h) => {
+      const width = Math.max(0, Math.floor(Number(w)) || 0);
+      const height = Math.max(0, Math.floor(Number(h)) || 0);
+      return { width, height, data: new Uint8ClampedArray(width * height * 4) };
     };
-    Object.assign(base, extra);
-    return new Proxy(base, {
-      get(target, key) {
-        if (key in target) return target[key];
-        return (...args) => { calls.push([String(key), args]); };
-      },
-      set(target, key, value) { target[key] = value; return true; },
-    });
+    const context = Object.assign({}, CANVAS_STYLE, kind === '2d' ? CANVAS_2D_STYLE : {});
+    for (const name of CANVAS_DRAWING[kind]) {
+      context[name] = (...args) => { calls.push([name, args]); };
+    }
+    let lineDash = [];
+    const setLineDash = context.setLineDash;
+    context.setLineDash = (segments, ...rest) => {
+      lineDash = Array.isArray(segments) ? segments.map(Number) : [];
+      setLineDash(segments, ...rest);
+    };
+    context.createLinearGradient = gradient;
+    context.createPattern = () => ({ setTransform() {} });
+    if (kind === '2d') {
+      Object.assign(context, {
+        measureText: (text) => {
+          const width = String(text).length * 10;
+          return {
+            width,
+            actualBoundingBoxLeft: 0,
+            actualBoundingBoxRight: width,
+            actualBoundingBoxAscent: 8,
+            actualBoundingBoxDescent: 2,
+            fontBoundingBoxAscent: 9,
+            fontBoundingBoxDescent: 3,
+          };
+        },
+        createRadialGradient: gradient,
+        createConicGradient: gradient,
+        getImageData: (x, y, w, h) => imageData(w, h),
+        createImageData: (w, h) => (w && typeof w === 'object' ? imageData(w.width, w.height) : imageData(w, h)),
+        isPointInPath: () => false,
+        isPointInStroke: () => false,
+        getLineDash: () => lineDash.slice(),
+        getTransform: () => ({ a: 1, b: 0, c: 0, d: 1, e: 0, f: 0, is2D: true, isIdentity: true }),
+        getContextAttributes: () => ({ alpha: true, colorSpace: 'srgb', desynchronized: false, willReadFrequently: false }),
+      });
+      context.canvas = canvas;
+    } else {
+      Object.assign(context, {
+        measureText: (text) => ({ width: String(text).length * 10 }),
+        createCircularGradient: gradient,
+      });
+    }
+    Object.assign(context, extra);
+    // What was drawn, for the host's own use (createContext's actions),
+    // out of the app's sight.
+    recordedCalls.set(context, calls);
+    return context;
   };
+  const recordedCalls = new WeakMap();
   const headlessCanvas = (element) => {
     if (element.canvas) return element.canvas;
-    const context = recordingContext({});
+    let context = null;
     element.canvas = {
       width: 300,
       height: 150,
-      getContext: (type) => (type === '2d' ? context : null),
+      getContext: (type) => {
+        if (type !== '2d') return null;
+        if (!context) context = recordingContext('2d', {}, element.canvas);
+        return context;
+      },
       createImage: () => ({ src: '', width: 0, height: 0, onload: null, onerror: null }),
       requestAnimationFrame: (fn) => setTimeout(() => { if (typeof fn === 'function') fn(native.now()); }, 16),
       cancelAnimationFrame: clearTimer,
@@ -736,9 +799,12 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   // before success so header and progress listeners hear first.
   const asyncApi = (name, run, makeTask) => define(name, (options = {}) => invoke(name, options, run, makeTask));
   // WeChat's calling convention for one call of `name`: callbacks or a Promise.
+  // A failure WeChat numbers carries `errCode` beside errMsg (Rust's
+  // `{"fail": reason, "errCode": n}`, an Error's `errCode`).
   const invoke = (name, options, run, makeTask) => {
-    const finish = (ok, result) => {
+    const finish = (ok, result, errCode) => {
       const res = Object.assign({ errMsg: ok ? `${name}:ok` : `${name}:fail ${result}` }, ok ? result : {});
+      if (!ok && errCode !== undefined && errCode !== null) res.errCode = errCode;
       const callback = ok ? options.success : options.fail;
       if (typeof callback === 'function') guarded(`${name} callback`, callback, undefined, [res]);
       if (typeof options.complete === 'function') guarded(`${name} complete`, options.complete, undefined, [res]);
@@ -750,9 +816,10 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       result = run(options) || {};
     } catch (err) {
       const reason = err instanceof Error ? err.message.replace(new RegExp(`^${name}:fail `), '') : String(err);
-      if (!hasCallback) return Promise.reject(finish(false, reason));
+      const errCode = err instanceof Error ? err.errCode : undefined;
+      if (!hasCallback) return Promise.reject(finish(false, reason, errCode));
       // WeChat calls back in a later task, never before the call returns.
-      setTimeout(() => finish(false, reason), 0);
+      setTimeout(() => finish(false, reason, errCode), 0);
       // A task that never started (id 0 is never used): abort is a no-op.
       return makeTask ? makeTask(0).object : undefined;
     }
@@ -763,9 +830,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
     const task = makeTask ? makeTask(result.waitingFor) : null;
     const promise = new Promise((resolve, reject) => {
-      waiting.set(result.waitingFor, (ok, answer) => {
+      waiting.set(result.waitingFor, (ok, answer, errCode) => {
         if (task && ok) task.received(answer);
-        const res = finish(ok, answer);
+        const res = finish(ok, answer, errCode);
         if (ok) resolve(res); else reject(res);
       });
     });
@@ -886,9 +953,30 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   define('nextTick', (fn) => { Promise.resolve().then(() => guarded('nextTick', fn)); });
   define('getLaunchOptionsSync', () => Object.assign({}, launchOptions));
   define('getEnterOptionsSync', () => Object.assign({}, launchOptions));
+  // wx.canIUse(schema): `${API}.${method}.${param}.${option}` or
+  // `${component}.${attribute}.${option}`. An API counts when Bonsai
+  // implements it; its `.return` / `.success` / `.object` / `.callback`
+  // fields are not tracked one by one, so any field of an implemented API is
+  // true. A component counts when it is one of WeChat's built-in components
+  // (Bonsai renders them all as elements), with any attribute and option.
+  const BUILTIN_COMPONENTS = new Set([
+    'view', 'scroll-view', 'swiper', 'swiper-item', 'movable-area', 'movable-view', 'cover-view', 'cover-image',
+    'match-media', 'page-container', 'root-portal', 'share-element', 'grid-view', 'list-view', 'sticky-header',
+    'sticky-section', 'icon', 'text', 'rich-text', 'progress', 'button', 'checkbox', 'checkbox-group', 'editor',
+    'form', 'input', 'keyboard-accessory', 'label', 'picker', 'picker-view', 'picker-view-column', 'radio',
+    'radio-group', 'slider', 'switch', 'textarea', 'functional-page-navigator', 'navigator', 'audio', 'camera',
+    'channel-live', 'channel-video', 'image', 'live-player', 'live-pusher', 'video', 'voip-room', 'map', 'canvas',
+    'web-view', 'ad', 'ad-custom', 'official-account', 'open-data', 'store-product', 'page-meta',
+    'navigation-bar', 'block', 'slot',
+  ]);
+  const API_METHODS = new Set(['return', 'success', 'object', 'callback']);
   define('canIUse', (schema) => {
-    const name = String(schema).replace(/^wx\./, '').split('.')[0];
-    return implemented.has(name);
+    if (typeof schema !== 'string' || schema === '') return false;
+    const parts = schema.replace(/^wx\./, '').split('.');
+    if (parts.some((part) => part === '')) return false;
+    const [name, method] = parts;
+    if (implemented.has(name)) return parts.length === 1 || API_METHODS.has(method);
+    return BUILTIN_COMPONENTS.has(name);
   });
   // Ads cannot be served outside WeChat: the ad objects exist (apps create
   // them unguarded) but never load; every load/show rejects and onError
@@ -1224,12 +1312,16 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   define('getExptInfoSync', () => ({}));
   // Updates come from the platform's registry; a run from a project
   // directory is always the newest version.
-  define('getUpdateManager', () => ({
-    onCheckForUpdate(fn) { setTimeout(() => guarded('onCheckForUpdate', fn, undefined, [{ hasUpdate: false }]), 0); },
+  // One manager for the app, as WeChat's getUpdateManager returns.
+  const updateManager = {
+    onCheckForUpdate(fn) {
+      if (typeof fn === 'function') setTimeout(() => guarded('onCheckForUpdate', fn, undefined, [{ hasUpdate: false }]), 0);
+    },
     onUpdateReady() {},
     onUpdateFailed() {},
     applyUpdate() {},
-  }));
+  };
+  define('getUpdateManager', () => updateManager);
   define('getPerformance', () => ({
     now: () => native.now(),
     getEntries: () => [],
@@ -1345,7 +1437,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     }
   };
   // The legacy canvas API: drawing is recorded, `draw` completes.
-  define('createCanvasContext', () => recordingContext({
+  define('createCanvasContext', () => recordingContext('legacy', {
     draw(reserve, callback) {
       const cb = typeof reserve === 'function' ? reserve : callback;
       if (typeof cb === 'function') setTimeout(() => guarded('canvas draw callback', cb), 0);
@@ -1353,9 +1445,9 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }));
   // The oldest canvas API: a context whose calls are actions, drawn by drawCanvas.
   define('createContext', () => {
-    const context = recordingContext({
-      getActions: () => context.calls.map(([method, data]) => ({ method, data })),
-      clearActions: () => { context.calls.length = 0; },
+    const context = recordingContext('legacy', {
+      getActions: () => recordedCalls.get(context).map(([method, data]) => ({ method, data })),
+      clearActions: () => { recordedCalls.get(context).length = 0; },
     });
     return context;
   });
@@ -1398,11 +1490,14 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   }));
 
   // A native component's context: each method changes state (`run`) and
-  // answers `<method>:ok` to callbacks; like WeChat's, it returns nothing.
-  const componentContext = (methods) => {
+  // answers its callbacks; like WeChat's, it returns nothing. WeChat
+  // answers with the name of the native call behind the context
+  // (`operateVideoPlayer:ok`, `operateLivePusher:ok`) where it has one,
+  // with the method's own name otherwise.
+  const componentContext = (methods, operation) => {
     const context = {};
     for (const [name, run] of Object.entries(methods)) {
-      context[name] = (options) => quietly(invoke(name, optionsOf(options), () => run(options)));
+      context[name] = (options) => quietly(invoke(operation || name, optionsOf(options), () => run(options)));
     }
     return context;
   };
@@ -1439,7 +1534,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       exitFullScreen: () => toggle('fullScreen', false, 'fullscreenchange', { fullScreen: false, direction: 'vertical' }),
       requestPictureInPicture: () => toggle('pictureInPicture', true, 'enterpictureinpicture'),
       exitPictureInPicture: () => toggle('pictureInPicture', false, 'leavepictureinpicture'),
-    }));
+    }), 'operateVideoPlayer');
   });
   define('createLivePlayerContext', () => componentContext(Object.assign(idle([
     'play', 'stop', 'mute', 'pause', 'resume', 'requestFullScreen', 'exitFullScreen', 'requestPictureInPicture',
@@ -1448,7 +1543,7 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   define('createLivePusherContext', () => componentContext(Object.assign(idle([
     'start', 'stop', 'pause', 'resume', 'switchCamera', 'toggleTorch', 'startPreview', 'stopPreview', 'playBGM',
     'stopBGM', 'pauseBGM', 'resumeBGM', 'setBGMVolume', 'setMICVolume', 'sendMessage', 'exitPictureInPicture',
-  ]), { snapshot })));
+  ]), { snapshot }), 'operateLivePusher'));
   // What the camera sees comes from the device provider, asked as
   // chooseMedia({sourceType: ['camera']}) asks it; answers say operateCamera.
   define('createCameraContext', () => {
@@ -1935,17 +2030,35 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     let encoded;
     try { encoded = JSON.stringify(args === undefined ? null : args); } catch (e) { encoded = 'null'; }
     const answer = JSON.parse(native.api(name, encoded));
-    if ('fail' in answer) throw new Error(`${name}:fail ${answer.fail}`);
+    if ('fail' in answer) {
+      const err = new Error(`${name}:fail ${answer.fail}`);
+      if (answer.errCode !== undefined) err.errCode = answer.errCode;
+      throw err;
+    }
     return answer.ok;
+  };
+  // Tab bar APIs work only while a tab page is shown.
+  const TAB_BAR_APIS = new Set([
+    'setTabBarStyle', 'setTabBarItem', 'setTabBarBadge', 'removeTabBarBadge',
+    'showTabBarRedDot', 'hideTabBarRedDot', 'showTabBar', 'hideTabBar',
+  ]);
+  const requireTabPage = (name) => {
+    const page = top();
+    if (!page || !tabBarList.includes(page.path)) throw new Error(`${name}:fail not TabBar page`);
   };
   for (const { name, kind } of manifest.apis) {
     if (kind === 'sync') {
       define(name, (...args) => {
-        return callRust(name, args.length > 1 || typeof args[0] !== 'object' ? args : args[0]);
+        const result = callRust(name, args.length > 1 || typeof args[0] !== 'object' ? args : args[0]);
+        // Rust's null is an API that returns nothing (reportEvent).
+        return result === null ? undefined : result;
       });
     } else {
       if (name === 'connectSocket') continue;
-      asyncApi(name, (options) => callRust(name, plainArgs(options)), TASK_APIS.has(name) ? transferTask(name) : undefined);
+      const run = TAB_BAR_APIS.has(name)
+        ? (options) => { requireTabPage(name); return callRust(name, plainArgs(options)); }
+        : (options) => callRust(name, plainArgs(options));
+      asyncApi(name, run, TASK_APIS.has(name) ? transferTask(name) : undefined);
     }
   }
   // The storage hot path: dedicated natives, no JSON envelope.
@@ -2007,11 +2120,13 @@ export default function createHost(native, glassEasel, adapter, manifest) {
 
   // ---- entry points for Rust ----------------------------------------------------------
 
-  let launchOptions = { path: '', query: {}, scene: 1001, referrerInfo: {} };
+  // LaunchOptionsApp: forwardMaterials, chatType and shareTicket come only
+  // from the scenes that carry them (chat files, group chats, shares).
+  let launchOptions = { path: '', query: {}, scene: 1001, referrerInfo: {}, apiCategory: 'default' };
   return {
     launch(options, url) {
       const target = parseUrl(url || manifest.entryPage);
-      launchOptions = { path: target.path, query: target.query, scene: options.scene || 1001, referrerInfo: {} };
+      launchOptions = { path: target.path, query: target.query, scene: options.scene || 1001, referrerInfo: {}, apiCategory: 'default' };
       if (native.hasScript('app.js')) {
         try { loadModule('app.js'); } catch (err) { reportError(err, 'app.js'); }
       }
@@ -2055,6 +2170,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
       waiting.delete(id);
       // A call resumed after a consent prompt may wait again, on a new id.
       if (ok && result && result.waitingFor !== undefined) waiting.set(result.waitingFor, complete);
+      // A failure is its reason, or `{reason, errCode}` when WeChat numbers it.
+      else if (!ok && result && typeof result === 'object') complete(false, String(result.reason), result.errCode);
       else complete(ok, ok ? result : String(result));
       return true;
     },

@@ -212,6 +212,10 @@ pub(crate) struct HostState {
     /// Open sockets by SocketTask id.
     pub sockets: std::collections::HashMap<u32, Box<dyn api::socket::SocketConnection>>,
     pub socket_inbox: api::socket::SocketInbox,
+    /// Sockets whose connection opened (the rest are still connecting).
+    pub open_sockets: std::collections::HashSet<u32>,
+    /// When the last socket event was delivered.
+    pub last_socket_event: Option<std::time::Instant>,
     pub effects: api::device::DeviceEffects,
     /// The last id handed to a call that waits (a dialog, a request).
     pub last_waiting_id: u32,
@@ -220,7 +224,16 @@ pub(crate) struct HostState {
     pub files: api::fs::Files,
     /// Stylesheets and page layouts, for selector queries and intersection observers.
     pub layout: layout::PageLayouts,
+    /// Whether the running task handles a user's gesture (a tap, or the
+    /// answer to a modal or action sheet), when `api::TAP_ONLY` APIs may run.
+    pub user_gesture: bool,
+    /// The errCode of the failure the running call reports (`api::fail_with_code`).
+    pub fail_code: Option<i64>,
 }
+
+/// How long socket traffic must pause before a host waiting for the app
+/// ([`AppInstance::wait_for_providers`]) considers it quiet.
+pub const QUIET_PERIOD: Duration = Duration::from_millis(100);
 
 /// A running app.
 pub struct AppInstance {
@@ -300,10 +313,14 @@ impl AppInstance {
             sockets_provider: options.sockets.clone(),
             sockets: std::collections::HashMap::new(),
             socket_inbox: api::socket::SocketInbox::default(),
+            open_sockets: std::collections::HashSet::new(),
+            last_socket_event: None,
             effects: api::device::DeviceEffects::default(),
             last_waiting_id: 0,
             ui: api::ui::UiState::default(),
             files: api::fs::Files::new(options.file_system.clone(), storage_key(&app)),
+            user_gesture: false,
+            fail_code: None,
         }));
         let js = host::JsHost::new(state.clone(), options)?;
         let mut instance = AppInstance {
@@ -351,10 +368,13 @@ impl AppInstance {
     }
 
     /// Dispatches an event (e.g. `tap`) at a node, with WeChat's bubbling.
+    /// A tap, long press or touchend is the user's gesture: while its task
+    /// runs, APIs WeChat allows only then (`api::TAP_ONLY`) work.
     pub fn dispatch(&mut self, node: NodeId, event: &str, detail: serde_json::Value) -> bool {
         let event = event.to_owned();
         let mut delivered = false;
-        self.task(&format!("{event} event"), |call| {
+        let gesture = api::GESTURE_EVENTS.contains(&event.as_str());
+        self.gesture_task(gesture, &format!("{event} event"), |call| {
             delivered = call.dispatch(node, &event, &detail)?;
             Ok(())
         });
@@ -413,7 +433,8 @@ impl AppInstance {
 
     /// Hands provider answers that have arrived to the app, each as a task.
     fn deliver_answers(&mut self) {
-        let answers: Vec<(u32, Result<serde_json::Value, String>)> = {
+        type Answer = (u32, Result<serde_json::Value, String>, Option<i64>);
+        let answers: Vec<Answer> = {
             let state = self.state.borrow();
             let mut inbox = state
                 .inbox
@@ -421,18 +442,23 @@ impl AppInstance {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             std::mem::take(&mut *inbox)
         };
-        for (id, result) in answers {
-            let result = {
+        for (id, result, code) in answers {
+            let (result, code) = {
                 let mut state = self.state.borrow_mut();
                 match state.pending.remove(&id) {
-                    Some(finish) => finish.finish(&mut state, result),
+                    Some(finish) => {
+                        // The finisher may keep the provider's errCode or set its own.
+                        state.fail_code = code;
+                        let result = finish.finish(&mut state, result);
+                        (result, state.fail_code.take())
+                    }
                     // Not a call this instance made: nothing to answer.
                     None => continue,
                 }
             };
             let (ok, value) = match result {
                 Ok(value) => (true, value),
-                Err(reason) => (false, serde_json::Value::String(reason)),
+                Err(reason) => (false, api::failure_for_js(reason, code)),
             };
             self.task("provider answer", |call| call.answer(id, ok, &value));
         }
@@ -445,21 +471,33 @@ impl AppInstance {
             std::mem::take(&mut *inbox)
         };
         for (id, event) in events {
-            let value = api::socket::event_for_js(&mut self.state.borrow_mut(), id, event);
+            let value = {
+                let mut state = self.state.borrow_mut();
+                state.last_socket_event = Some(std::time::Instant::now());
+                api::socket::event_for_js(&mut state, id, event)
+            };
             self.task("socket event", |call| call.socket_event(id, &value));
         }
     }
 
-    /// Waits (in real time) until every call a provider has yet to answer
-    /// (requests, device and platform calls) is answered and delivered, or
-    /// `timeout` passes. Returns whether all were answered.
+    /// Waits (in real time) until the app is quiet: every call a provider
+    /// has yet to answer (requests, device and platform calls) is answered
+    /// and delivered, no socket is still connecting, and no socket event has
+    /// arrived for [`QUIET_PERIOD`], or `timeout` passes. Returns whether
+    /// the app went quiet. An open socket alone does not keep it waiting.
     pub fn wait_for_providers(&mut self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             self.settle();
-            if self.state.borrow().pending.is_empty() {
+            let state = self.state.borrow();
+            let connecting = state.sockets.len() > state.open_sockets.len();
+            let recent = state
+                .last_socket_event
+                .is_some_and(|at| at.elapsed() < QUIET_PERIOD);
+            if state.pending.is_empty() && !connecting && !recent {
                 return true;
             }
+            drop(state);
             if std::time::Instant::now() >= deadline {
                 return false;
             }
@@ -532,6 +570,7 @@ impl AppInstance {
             state.ui.dialogs.remove(index)
         };
         let mut outcome = answer.result(&dialog);
+        self.state.borrow_mut().fail_code = None;
         if let api::ui::DialogKind::Authorize { scope } = &dialog.kind {
             let granted = *answer == api::ui::DialogAnswer::Confirm;
             let mut state = self.state.borrow_mut();
@@ -544,11 +583,17 @@ impl AppInstance {
                 outcome = api::resume(&mut state, api, args);
             }
         }
+        let code = self.state.borrow_mut().fail_code.take();
         let (ok, result) = match outcome {
             Ok(value) => (true, value),
-            Err(reason) => (false, serde_json::Value::String(reason)),
+            Err(reason) => (false, api::failure_for_js(reason, code)),
         };
-        self.task("dialog answer", |call| call.answer(id, ok, &result));
+        // The user tapped the dialog: its callbacks run in that gesture, as
+        // WeChat lets a modal's confirm open the settings or a subscription.
+        let gesture = !matches!(dialog.kind, api::ui::DialogKind::Authorize { .. });
+        self.gesture_task(gesture, "dialog answer", |call| {
+            call.answer(id, ok, &result)
+        });
         self.settle();
         true
     }
@@ -607,6 +652,19 @@ impl AppInstance {
     /// Bytes the QuickJS heap uses now.
     pub fn memory_used(&self) -> usize {
         self.js.memory_used()
+    }
+
+    /// Runs one task as [`AppInstance::task`] does, as the user's gesture
+    /// when `gesture` (its microtasks included; timers it starts are not).
+    fn gesture_task(
+        &mut self,
+        gesture: bool,
+        context: &str,
+        run: impl FnOnce(&mut host::HostCall<'_, '_>) -> rquickjs::Result<()>,
+    ) {
+        self.state.borrow_mut().user_gesture = gesture;
+        self.task(context, run);
+        self.state.borrow_mut().user_gesture = false;
     }
 
     /// Runs one task, drains microtasks, and applies its tree operations.

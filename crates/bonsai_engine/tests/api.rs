@@ -347,3 +347,113 @@ fn requests_go_through_the_allow_list_and_the_provider() {
         ["request:fail no network: this host has no network provider"]
     );
 }
+
+/// An app from `app.json` and the index page's WXML and script.
+fn app(app_json: &str, wxml: &str, script: &str) -> AppInstance {
+    let mut files = PackageFiles::new();
+    files.insert("app.json", app_json.to_owned());
+    files.insert("pages/index/index.wxml", wxml.to_owned());
+    files.insert("pages/index/index.js", script.to_owned());
+    let (manifest, diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let (compiled, diagnostics) = Compiler::new().compile(&manifest);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let mut instance =
+        AppInstance::new(Arc::new(compiled), &EngineOptions::default()).expect("instance starts");
+    instance.launch(&LaunchOptions::default());
+    instance
+}
+
+#[test]
+fn tap_only_apis_run_while_the_user_taps_and_its_microtasks_only() {
+    let mut instance = app(
+        r#"{"pages":["pages/index/index"]}"#,
+        r#"<button id="tap" bindtap="onTap">settings</button><view id="press" bindlongpress="onPress">x</view><view id="other" bindchange="onTap">y</view>"#,
+        r#"
+        const open = (label) => wx.openSetting({
+          success: (r) => console.log(label, r.errMsg),
+          fail: (r) => console.log(label, r.errMsg),
+        });
+        Page({
+          onLoad() { open('onLoad'); },
+          onTap() {
+            open('tap');
+            Promise.resolve().then(() => open('tap microtask'));
+            setTimeout(() => open('tap timer'), 0);
+          },
+          onPress() { open('longpress'); },
+        })
+        "#,
+    );
+    instance.tap("#tap").expect("tap");
+    let press = instance.query("#press").expect("selector").expect("node");
+    instance.dispatch(press, "longpress", serde_json::json!({}));
+    let other = instance.query("#other").expect("selector").expect("node");
+    instance.dispatch(other, "change", serde_json::json!({}));
+    instance.advance(10);
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    let gesture = "openSetting:fail can only be invoked by user TAP gesture.";
+    assert_eq!(
+        logs(&instance),
+        [
+            format!("onLoad {gesture}"),
+            "tap openSetting:ok".to_owned(),
+            "tap microtask openSetting:ok".to_owned(),
+            format!("tap timer {gesture}"),
+            "longpress openSetting:ok".to_owned(),
+            // A `change` event is not the user's tap.
+            format!("tap {gesture}"),
+            format!("tap microtask {gesture}"),
+            format!("tap timer {gesture}"),
+        ]
+    );
+}
+
+#[test]
+fn a_modal_the_user_answered_is_a_tap_and_an_authorize_prompt_is_not() {
+    let options = EngineOptions {
+        prompt_policy: bonsai_engine::api::scope::PromptPolicy::Ask,
+        ..EngineOptions::default()
+    };
+    let mut instance = run(
+        r#"
+        const open = (label) => wx.navigateToMiniProgram({ appId: 'wx1234567890abcdef', complete: (r) => console.log(label, r.errMsg) });
+        wx.showModal({ title: 'Go?', success: () => open('modal') });
+        wx.showActionSheet({ itemList: ['Go'] }).then(() => open('sheet'));
+        wx.authorize({ scope: 'scope.userLocation', complete: () => open('authorize') });
+        "#,
+        &options,
+    );
+    for dialog in instance.ui().dialogs {
+        let answer = match dialog.kind {
+            DialogKind::ActionSheet { .. } => DialogAnswer::Tap(0),
+            _ => DialogAnswer::Confirm,
+        };
+        assert!(instance.answer_dialog(dialog.id, &answer));
+    }
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    assert_eq!(
+        logs(&instance),
+        [
+            "modal navigateToMiniProgram:ok",
+            "sheet navigateToMiniProgram:ok",
+            "authorize navigateToMiniProgram:fail can only be invoked by user TAP gesture.",
+        ]
+    );
+}
+
+#[test]
+fn theme_is_reported_only_with_darkmode() {
+    let script = r#"Page({ onLoad() {
+        console.log(typeof wx.getSystemInfoSync().theme, typeof wx.getAppBaseInfo().theme);
+    } })"#;
+    let light = app(r#"{"pages":["pages/index/index"]}"#, "<view />", script);
+    assert_eq!(logs(&light), ["undefined undefined"]);
+    let dark = app(
+        r#"{"pages":["pages/index/index"],"darkmode":true,"themeLocation":"theme.json"}"#,
+        "<view />",
+        &script.replace("typeof ", ""),
+    );
+    assert!(dark.errors().is_empty(), "{:?}", dark.errors());
+    assert_eq!(logs(&dark), ["light light"]);
+}

@@ -141,16 +141,16 @@ fn video_contexts_fire_the_video_elements_events() {
     assert_no_errors(&instance);
     insta::assert_snapshot!(logs(&instance).join("\n"), @r#"
     event play {}
-    play:ok
+    operateVideoPlayer:ok
     event seekcomplete {"position":42}
     event fullscreenchange {"fullScreen":true,"direction":"horizontal"}
     event fullscreenchange {"fullScreen":false,"direction":"vertical"}
     event pause {}
     event enterpictureinpicture {}
-    requestPictureInPicture:ok
+    operateVideoPlayer:ok
     event leavepictureinpicture {}
-    exitPictureInPicture:ok
-    play:ok
+    operateVideoPlayer:ok
+    operateVideoPlayer:ok
     "#);
 }
 

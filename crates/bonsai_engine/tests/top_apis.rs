@@ -61,12 +61,20 @@ impl NetworkProvider for EchoNetwork {
     }
 }
 
-/// A platform whose user is signed in and pays whatever is asked.
+/// A platform whose user is signed in and pays whatever is asked (and has
+/// subscription messages on, except for the template `TEMPLATE_SWITCHED_OFF`).
 #[derive(Debug)]
 struct FixturePlatform;
 
 impl PlatformClient for FixturePlatform {
     fn request(&self, app_id: &str, request: PlatformRequest, answer: AnswerSender) {
+        // A user who switched subscription messages off: WeChat's errCode 20004.
+        if let PlatformRequest::RequestSubscribeMessage { template_ids } = &request
+            && template_ids.iter().any(|id| id == "TEMPLATE_SWITCHED_OFF")
+        {
+            answer.fail_with_code(20004, "The main switch is switched off");
+            return;
+        }
         let result = match request {
             PlatformRequest::Login => {
                 Ok(serde_json::json!({ "code": format!("code-for-{app_id}") }))

@@ -84,10 +84,18 @@ fn run() -> anyhow::Result<bool> {
         None => bonsai_corpus::repo_root().join("target/corpus"),
     };
     bonsai_corpus::fetch_into(&corpus).map_err(anyhow::Error::msg)?;
-    let mut suites = vec![run_app(
+    let wux = compile(&read_dir(
         &corpus.join(WUX_EXAMPLE),
-        "wux-weapp 3.11.3 example (pages)",
-    )?];
+        InputLimits::default(),
+    )?)?;
+    let mut suites = vec![
+        run_app(&wux, "wux-weapp 3.11.3 example (pages)", run_page),
+        run_app(
+            &wux,
+            "wux-weapp 3.11.3 example (tap everything)",
+            tap_everything,
+        ),
+    ];
     for library in &LIBRARIES {
         suites.push(run_library(&corpus.join(library.dir), library)?);
     }
@@ -185,21 +193,115 @@ fn first_line(text: &str) -> String {
     out
 }
 
-fn run_app(dir: &Path, title: &str) -> anyhow::Result<Suite> {
-    let files = read_dir(dir, InputLimits::default())?;
-    let app = compile(&files)?;
+fn run_app(
+    app: &Arc<CompiledApp>,
+    title: &str,
+    check: fn(&Arc<CompiledApp>, &str) -> Option<String>,
+) -> Suite {
     let pages: Vec<String> = app.packages.iter().flat_map(|p| p.pages.clone()).collect();
     let outcomes = pages
         .iter()
         .map(|page| Outcome {
             name: page.clone(),
-            failure: run_page(&app, page),
+            failure: check(app, page),
         })
         .collect();
-    Ok(Suite {
+    Suite {
         title: title.to_owned(),
         outcomes,
-    })
+    }
+}
+
+/// Taps per page at most: enough for every button on wux's demo pages.
+const MAX_TAPS: usize = 60;
+
+/// Opens a page and taps every node that listens for `tap`, in document
+/// order, as a tester clicking through a demo page would: the user agrees
+/// to every prompt and modal, picks the first action, and waits 3 s after
+/// each tap (toasts close, timers run). It passes when nothing was thrown.
+fn tap_everything(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
+    let options = EngineOptions {
+        task_time_limit: std::time::Duration::from_secs(20),
+        prompt_policy: bonsai_engine::api::scope::PromptPolicy::Ask,
+        ..EngineOptions::default()
+    };
+    let mut instance = match AppInstance::new(app.clone(), &options) {
+        Ok(instance) => instance,
+        Err(err) => return Some(err.to_string()),
+    };
+    // Reached from the home page, as a user reaches it: "back" buttons
+    // need a page to go back to.
+    instance.launch(&LaunchOptions::default());
+    if instance.page_stack().last().map(String::as_str) != Some(page) {
+        let tabs = app
+            .app_config
+            .as_ref()
+            .and_then(|c| c.pointer("/tabBar/list"))
+            .and_then(serde_json::Value::as_array);
+        let is_tab = tabs.is_some_and(|list| {
+            list.iter()
+                .any(|t| t["pagePath"].as_str().map(|p| p.trim_start_matches('/')) == Some(page))
+        });
+        let how = if is_tab {
+            bonsai_engine::Navigation::SwitchTab
+        } else {
+            bonsai_engine::Navigation::NavigateTo
+        };
+        instance.navigate(how, &format!("/{page}"));
+    }
+    instance.advance(100);
+    let mut taps = 0;
+    while taps < MAX_TAPS {
+        // Collected again after each tap: taps re-render the page.
+        let targets: Vec<bonsai_tree::NodeId> = {
+            let Some(root) = instance.current_page() else {
+                break;
+            };
+            let tree = instance.tree();
+            tree.descendants(root)
+                .into_iter()
+                .filter(|id| {
+                    tree.get(*id)
+                        .is_some_and(|n| n.listeners.iter().any(|l| l == "tap"))
+                })
+                .collect()
+        };
+        let Some(target) = targets.get(taps).copied() else {
+            break;
+        };
+        let stack_before = instance.page_stack();
+        instance.dispatch(target, "tap", serde_json::json!({ "x": 0, "y": 0 }));
+        taps += 1;
+        for _ in 0..5 {
+            instance.advance(3_000);
+            let Some(dialog) = instance.ui().dialogs.first().cloned() else {
+                break;
+            };
+            let answer = match dialog.kind {
+                bonsai_engine::api::ui::DialogKind::ActionSheet { .. } => {
+                    bonsai_engine::api::ui::DialogAnswer::Tap(0)
+                }
+                _ => bonsai_engine::api::ui::DialogAnswer::Confirm,
+            };
+            instance.answer_dialog(dialog.id, &answer);
+        }
+        if let Some(error) = instance.errors().first() {
+            return Some(format!("tap {taps}: {}", first_line(&error.to_string())));
+        }
+        // A tap that navigated away: come back to keep sweeping this page.
+        if instance.page_stack().len() > stack_before.len() {
+            instance.navigate_back(1);
+        } else if instance.page_stack() != stack_before {
+            break;
+        }
+    }
+    if instance.tree_errors() > 0 {
+        return Some(format!(
+            "{} tree operations did not apply",
+            instance.tree_errors()
+        ));
+    }
+    None
 }
 
 /// A generated app with one page per library component, each rendering the
@@ -303,7 +405,7 @@ fn built_npm_dependencies() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 
 fn render(suites: &[Suite]) -> String {
     let mut out = String::from(
-        "# Conformance\n\nGenerated by `cargo run -p conformance`; do not edit. A page passes when it reaches\n`onReady` with no uncaught JS error; a library component passes when a page rendering it\nwith default props does.\n\n| suite | passed |\n| --- | --- |\n",
+        "# Conformance\n\nGenerated by `cargo run -p conformance`; do not edit. A page passes when it reaches\n`onReady` with no uncaught JS error; a library component passes when a page rendering it\nwith default props does. \"Tap everything\" taps every node listening for `tap` on each page\n(at most 60, 3 s apart, agreeing to every prompt and modal, picking the first action) and\npasses when nothing is thrown.\n\n| suite | passed |\n| --- | --- |\n",
     );
     for suite in suites {
         let passed = suite

@@ -46,7 +46,12 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
     ("reLaunch", None),
     ("navigateBack", None),
     ("nextTick", None),
-    ("canIUse", None),
+    (
+        "canIUse",
+        Some(
+            "`${API}.${method}.${param}.${option}` is true for any field of an implemented API (fields are not tracked one by one); `${component}.${attribute}.${option}` for any attribute of a built-in component",
+        ),
+    ),
     ("getLaunchOptionsSync", None),
     ("getEnterOptionsSync", None),
     ("startPullDownRefresh", None),
@@ -189,13 +194,13 @@ const JS_APIS: &[(&str, Option<&str>)] = &[
 const PARTIAL: &[(&str, &str)] = &[
     (
         "getNetworkType",
-        "always reports wifi (no network provider yet)",
+        "always reports wifi, signalStrength 0, no system proxy (no network provider yet)",
     ),
     ("getSystemInfo", "from the device profile"),
     ("getSystemInfoSync", "from the device profile"),
     (
         "openSetting",
-        "the settings page closes unchanged: returns the current authSetting",
+        "only while the user taps (fails \"can only be invoked by user TAP gesture.\" otherwise); the settings page closes unchanged: returns the current authSetting",
     ),
     ("openBluetoothAdapter", RADIO_NOTE),
     ("closeBluetoothAdapter", RADIO_NOTE),
@@ -210,18 +215,20 @@ const PARTIAL: &[(&str, &str)] = &[
     ),
     (
         "navigateToMiniProgram",
-        "recorded as a device effect; the other mini program does not run",
+        "only while the user taps; recorded as a device effect; the other mini program does not run",
     ),
     ("login", PLATFORM_NOTE),
     ("checkSession", PLATFORM_NOTE),
     ("requestPayment", PLATFORM_NOTE),
-    ("requestSubscribeMessage", PLATFORM_NOTE),
-    ("getUserProfile", PLATFORM_NOTE),
+    ("requestSubscribeMessage", TAP_PLATFORM_NOTE),
+    ("getUserProfile", TAP_PLATFORM_NOTE),
 ];
 
-const RADIO_NOTE: &str = "a headless device has Bluetooth and Wi-Fi off: fails as WeChat does then (\"not available\", \"wifi not turned on\"), without errCode";
+const RADIO_NOTE: &str = "a headless device has Bluetooth and Wi-Fi off (getSystemInfo says so): fails as WeChat does then, \"not available\" with errCode 10001, \"wifi not turned on\" with errCode 12005";
 
 const PLATFORM_NOTE: &str = "goes to the host's platform client (`PlatformClient`); fails \"not supported\" while none is configured";
+
+const TAP_PLATFORM_NOTE: &str = "only while the user taps (a tap handler, or a modal's or action sheet's callback); goes to the host's platform client (`PlatformClient`); fails \"not supported\" while none is configured";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Support {

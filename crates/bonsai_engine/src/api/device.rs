@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::scope::{consent, require_private_info};
-use super::{AnswerSender, ApiKind, ApiResult, ApiSpec, Capability, defer, options};
+use super::{
+    AnswerSender, ApiKind, ApiResult, ApiSpec, Capability, defer, fail_with_code, options,
+};
 use crate::HostState;
 
 /// What an app asks the device for.
@@ -748,13 +750,16 @@ fn open_customer_service_chat(state: &mut HostState, args: Value) -> ApiResult {
     )
 }
 
-/// A headless device's radios are off, and WeChat says so.
-fn bluetooth_off(_: &mut HostState, _: Value) -> ApiResult {
-    Err("not available".to_owned())
+/// A headless device's radios are off (its profile says so too:
+/// `bluetoothEnabled`/`wifiEnabled` are false), and WeChat says so with the
+/// errCodes it documents: 10001 "not available" (当前蓝牙适配器不可用) for
+/// Bluetooth, 12005 "wifi not turned on" for Wi-Fi.
+fn bluetooth_off(state: &mut HostState, _: Value) -> ApiResult {
+    fail_with_code(state, 10001, "not available")
 }
 
-fn wifi_off(_: &mut HostState, _: Value) -> ApiResult {
-    Err("wifi not turned on".to_owned())
+fn wifi_off(state: &mut HostState, _: Value) -> ApiResult {
+    fail_with_code(state, 12005, "wifi not turned on")
 }
 
 pub(super) fn apis() -> Vec<ApiSpec> {

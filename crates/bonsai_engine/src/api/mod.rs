@@ -64,8 +64,47 @@ pub enum ApiKind {
 }
 
 /// The outcome of a handler: the result fields (merged into `{errMsg: "name:ok"}`)
-/// or the reason after `"name:fail "`.
+/// or the reason after `"name:fail "`. A failure WeChat numbers (Bluetooth's
+/// 10001…) also sets an errCode with [`fail_with_code`].
 pub type ApiResult = Result<Value, String>;
+
+/// Fails the running call with WeChat's numeric `errCode` beside the errMsg
+/// reason (`openBluetoothAdapter:fail not available`, errCode 10001). The
+/// code travels beside the reason, in the host state, to the answer JS gets
+/// (`{"fail": reason, "errCode": code}`), which puts it on the result object.
+pub(crate) fn fail_with_code(
+    state: &mut HostState,
+    code: i64,
+    reason: impl Into<String>,
+) -> ApiResult {
+    state.fail_code = Some(code);
+    Err(reason.into())
+}
+
+/// APIs WeChat runs only while the app handles a user's tap (their docs say
+/// 限制：仅在点击行为时调用, or "after a click event"); called at any other
+/// time they fail with `<name>:fail can only be invoked by user TAP gesture.`.
+pub const TAP_ONLY: &[&str] = &[
+    "openSetting",
+    "requestSubscribeMessage",
+    "getUserProfile",
+    "navigateToMiniProgram",
+    "openCustomerServiceChat",
+];
+
+/// Events that are a user's gesture: while one is dispatched (and during
+/// the microtasks of that task), [`TAP_ONLY`] APIs may run. Answering a
+/// modal or action sheet is a tap too.
+pub const GESTURE_EVENTS: &[&str] = &["tap", "longpress", "longtap", "touchend"];
+
+/// Whether the app is handling a user's tap now, in WeChat's fail wording.
+pub(crate) fn require_gesture(state: &HostState) -> Result<(), String> {
+    if state.user_gesture {
+        Ok(())
+    } else {
+        Err("can only be invoked by user TAP gesture.".to_owned())
+    }
+}
 
 pub struct ApiSpec {
     pub name: &'static str,
@@ -182,8 +221,9 @@ pub fn registry() -> &'static [ApiSpec] {
 }
 
 /// Answers from the host's providers waiting for the engine's next task:
-/// (waiting id, result). Providers may answer from any thread.
-pub type Inbox = Arc<Mutex<Vec<(u32, Result<Value, String>)>>>;
+/// (waiting id, result, errCode of a failure). Providers may answer from any
+/// thread.
+pub type Inbox = Arc<Mutex<Vec<(u32, Result<Value, String>, Option<i64>)>>>;
 
 /// Turns a provider's raw answer into the call's result when it is
 /// delivered, on the app's thread (e.g. media bytes become temp files).
@@ -212,11 +252,21 @@ pub struct AnswerSender {
 
 impl AnswerSender {
     pub fn send(self, result: Result<Value, String>) {
+        self.push(result, None);
+    }
+
+    /// Fails the call with WeChat's numeric errCode beside the reason
+    /// (`requestSubscribeMessage`'s 20004 when the user turned messages off).
+    pub fn fail_with_code(self, code: i64, reason: impl Into<String>) {
+        self.push(Err(reason.into()), Some(code));
+    }
+
+    fn push(self, result: Result<Value, String>, code: Option<i64>) {
         let mut inbox = self
             .inbox
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        inbox.push((self.id, result));
+        inbox.push((self.id, result, code));
     }
 }
 
@@ -262,18 +312,27 @@ pub(crate) fn check_capability(state: &HostState, capability: Capability) -> Res
     }
 }
 
-/// Runs one API call from JS. The answer is JSON: `{"ok": result}` or `{"fail": reason}`.
+/// Runs one API call from JS. The answer is JSON: `{"ok": result}`,
+/// `{"fail": reason}` or `{"fail": reason, "errCode": code}`.
 pub(crate) fn call(state: &mut HostState, name: &str, args: &str) -> String {
+    state.fail_code = None;
     let outcome = match spec(name) {
         None => Err("not supported".to_owned()),
-        Some(spec) => check_capability(state, spec.capability).and_then(|()| {
-            match serde_json::from_str::<Value>(args) {
+        Some(spec) => check_capability(state, spec.capability)
+            .and_then(|()| {
+                if TAP_ONLY.contains(&spec.name) {
+                    require_gesture(state)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| match serde_json::from_str::<Value>(args) {
                 Ok(args) => (spec.handler)(state, args),
                 Err(e) => Err(format!("parameter error: {e}")),
-            }
-        }),
+            }),
     };
-    encode_outcome(outcome)
+    let code = state.fail_code.take();
+    encode_outcome(outcome, code)
 }
 
 /// Runs a registered API with already-decoded arguments (a call resumed
@@ -300,12 +359,22 @@ pub(crate) fn cancel(state: &mut HostState, id: u32) -> bool {
     }
 }
 
-fn encode_outcome(outcome: ApiResult) -> String {
-    let answer = match outcome {
-        Ok(value) => serde_json::json!({ "ok": value }),
-        Err(reason) => serde_json::json!({ "fail": reason }),
+fn encode_outcome(outcome: ApiResult, code: Option<i64>) -> String {
+    let answer = match (outcome, code) {
+        (Ok(value), _) => serde_json::json!({ "ok": value }),
+        (Err(reason), None) => serde_json::json!({ "fail": reason }),
+        (Err(reason), Some(code)) => serde_json::json!({ "fail": reason, "errCode": code }),
     };
     answer.to_string()
+}
+
+/// A failure as the JS host's `answer` takes it: the reason, or the reason
+/// with its errCode.
+pub(crate) fn failure_for_js(reason: String, code: Option<i64>) -> Value {
+    match code {
+        None => Value::String(reason),
+        Some(code) => serde_json::json!({ "reason": reason, "errCode": code }),
+    }
 }
 
 /// The capabilities an app instance holds. Deny wins: a capability is usable

@@ -131,13 +131,28 @@ pub(crate) fn require_private_info(state: &HostState, api: &str) -> Result<(), S
     }
 }
 
-fn get_setting(state: &mut HostState, _: Value) -> ApiResult {
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingOptions {
+    #[serde(default)]
+    with_subscriptions: bool,
+}
+
+/// `authSetting`, and with `withSubscriptions: true` the subscription
+/// settings: messages on (`mainSwitch`), and no template the user told
+/// WeChat to remember (`itemSettings` only lists those).
+fn get_setting(state: &mut HostState, args: Value) -> ApiResult {
+    let SettingOptions { with_subscriptions } = options(args)?;
     let scopes: std::collections::BTreeMap<&String, &bool> = state
         .scopes
         .iter()
         .filter(|(name, _)| name.starts_with("scope."))
         .collect();
-    Ok(json!({ "authSetting": scopes }))
+    let mut setting = json!({ "authSetting": scopes });
+    if with_subscriptions {
+        setting["subscriptionsSetting"] = json!({ "mainSwitch": true, "itemSettings": {} });
+    }
+    Ok(setting)
 }
 
 /// The user's agreement to the app's privacy guide, kept with the scopes
@@ -178,7 +193,8 @@ pub(super) fn apis() -> Vec<ApiSpec> {
     vec![
         api("authorize", authorize),
         api("getSetting", get_setting),
-        // The settings page closes with nothing changed.
+        // The settings page closes with nothing changed. Only while the
+        // user taps (`api::TAP_ONLY`).
         api("openSetting", get_setting),
         api("getPrivacySetting", get_privacy_setting),
         api("requirePrivacyAuthorize", require_privacy_authorize),

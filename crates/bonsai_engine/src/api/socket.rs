@@ -216,7 +216,10 @@ fn connection(state: &HostState, id: Option<u32>) -> Result<&dyn SocketConnectio
 /// socket is forgotten so its slot frees up.
 pub(crate) fn event_for_js(state: &mut HostState, id: u32, event: SocketEvent) -> Value {
     match event {
-        SocketEvent::Open { header } => json!({ "type": "open", "header": header }),
+        SocketEvent::Open { header } => {
+            state.open_sockets.insert(id);
+            json!({ "type": "open", "header": header })
+        }
         SocketEvent::Message(SocketMessage::Text(text)) => {
             json!({ "type": "message", "data": text })
         }
@@ -225,6 +228,7 @@ pub(crate) fn event_for_js(state: &mut HostState, id: u32, event: SocketEvent) -
         }
         SocketEvent::Close { code, reason } => {
             state.sockets.remove(&id);
+            state.open_sockets.remove(&id);
             json!({ "type": "close", "code": code, "reason": reason })
         }
         SocketEvent::Error(message) => json!({ "type": "error", "errMsg": message }),

@@ -1,40 +1,112 @@
 //! Device and app information, from the instance's device profile.
+//!
+//! `getSystemInfoSync` reports every field of miniprogram-api-typings'
+//! `SystemInfo`; `getWindowInfo`, `getDeviceInfo` and `getAppBaseInfo`
+//! report their parts of it from the same profile, so they always agree.
+//! `theme` is there only when app.json sets `darkmode: true`, as in WeChat.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{ApiKind, ApiResult, ApiSpec, Capability};
 use crate::HostState;
 
-fn system_info(state: &mut HostState, _: Value) -> ApiResult {
-    Ok(serde_json::to_value(&state.device).unwrap_or_default())
+/// Whether app.json opts into dark mode (`"darkmode": true`), which is
+/// when WeChat reports `theme`.
+fn darkmode(state: &HostState) -> bool {
+    state
+        .app
+        .app_config
+        .as_ref()
+        .and_then(|config| config.get("darkmode"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
-fn window_info(state: &mut HostState, _: Value) -> ApiResult {
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn window(state: &HostState) -> Map<String, Value> {
     let d = &state.device;
-    Ok(json!({
+    object(json!({
         "pixelRatio": d.pixel_ratio,
         "screenWidth": d.screen_width,
         "screenHeight": d.screen_height,
         "windowWidth": d.window_width,
         "windowHeight": d.window_height,
         "statusBarHeight": d.status_bar_height,
-        "safeArea": { "left": 0, "right": d.screen_width, "top": d.status_bar_height, "bottom": d.screen_height, "width": d.screen_width, "height": d.screen_height - d.status_bar_height },
+        "safeArea": d.safe_area(),
         "screenTop": 0,
     }))
 }
 
-fn device_info(state: &mut HostState, _: Value) -> ApiResult {
+fn device(state: &HostState) -> Map<String, Value> {
     let d = &state.device;
-    Ok(
-        json!({ "brand": d.brand, "model": d.model, "system": d.system, "platform": d.platform, "abi": "arm64", "benchmarkLevel": 1 }),
-    )
+    object(json!({
+        "abi": d.abi,
+        "benchmarkLevel": d.benchmark_level,
+        "brand": d.brand,
+        "model": d.model,
+        "platform": d.platform,
+        "system": d.system,
+    }))
+}
+
+fn app_base(state: &HostState) -> Map<String, Value> {
+    let d = &state.device;
+    let mut info = object(json!({
+        "SDKVersion": d.sdk_version,
+        "enableDebug": d.enable_debug,
+        "host": { "appId": d.host_app_id },
+        "language": d.language,
+        "version": d.version,
+    }));
+    if darkmode(state) {
+        info.insert("theme".to_owned(), json!(d.theme));
+    }
+    info
+}
+
+fn system_info(state: &mut HostState, _: Value) -> ApiResult {
+    let d = &state.device;
+    let mut info = window(state);
+    info.remove("screenTop");
+    info.extend(device(state));
+    info.remove("abi");
+    info.extend(app_base(state));
+    info.extend(object(json!({
+        "fontSizeSetting": d.font_size_setting,
+        "deviceOrientation": d.device_orientation,
+        "bluetoothEnabled": d.bluetooth_enabled,
+        "locationEnabled": d.location_enabled,
+        "wifiEnabled": d.wifi_enabled,
+        "albumAuthorized": d.album_authorized,
+        "cameraAuthorized": d.camera_authorized,
+        "locationAuthorized": d.location_authorized,
+        "microphoneAuthorized": d.microphone_authorized,
+        "notificationAuthorized": d.notification_authorized,
+        "notificationAlertAuthorized": d.notification_alert_authorized,
+        "notificationBadgeAuthorized": d.notification_badge_authorized,
+        "notificationSoundAuthorized": d.notification_sound_authorized,
+        "phoneCalendarAuthorized": d.phone_calendar_authorized,
+        "locationReducedAccuracy": d.location_reduced_accuracy,
+    })));
+    Ok(Value::Object(info))
+}
+
+fn window_info(state: &mut HostState, _: Value) -> ApiResult {
+    Ok(Value::Object(window(state)))
+}
+
+fn device_info(state: &mut HostState, _: Value) -> ApiResult {
+    Ok(Value::Object(device(state)))
 }
 
 fn app_base_info(state: &mut HostState, _: Value) -> ApiResult {
-    let d = &state.device;
-    Ok(
-        json!({ "SDKVersion": d.sdk_version, "language": d.language, "version": d.version, "theme": d.theme, "enableDebug": false, "host": { "env": "WeChat" } }),
-    )
+    Ok(Value::Object(app_base(state)))
 }
 
 fn menu_button(state: &mut HostState, _: Value) -> ApiResult {
@@ -51,8 +123,10 @@ fn account_info(state: &mut HostState, _: Value) -> ApiResult {
     Ok(json!({ "miniProgram": { "appId": app_id, "envVersion": "develop", "version": "" } }))
 }
 
+/// The network as the devtools report a desktop's: Wi-Fi, no proxy, and
+/// no signal strength to measure.
 fn network_type(_: &mut HostState, _: Value) -> ApiResult {
-    Ok(json!({ "networkType": "wifi" }))
+    Ok(json!({ "networkType": "wifi", "signalStrength": 0, "hasSystemProxy": false }))
 }
 
 pub(super) fn apis() -> Vec<ApiSpec> {

@@ -316,9 +316,11 @@ fn get_clipboard(state: &mut HostState, _: Value) -> ApiResult {
     Ok(json!({ "data": state.ui.clipboard.clone().unwrap_or_default() }))
 }
 
+/// Recorded; like WeChat's, the call returns nothing (`null` here, which
+/// the JS host's sync wrapper turns into `undefined`).
 fn report_event(state: &mut HostState, args: Value) -> ApiResult {
     state.ui.reported_events.push(args);
-    Ok(json!({}))
+    Ok(Value::Null)
 }
 
 pub(super) fn apis() -> Vec<ApiSpec> {
