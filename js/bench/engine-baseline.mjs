@@ -258,7 +258,7 @@ class Instance {
       now: () => self.timers.now,
       api: (name) => JSON.stringify(answerApi(device, name)),
       // host.rs's storage hot path, on a Map.
-      storageGet: (key) => (storage.has(key) ? `v${storage.get(key)}` : 'm'),
+      storageGet: (key) => storage.get(key),
       storageSet: (key, json) => { storage.set(key, json); },
       storageRemove: (key) => { storage.delete(key); },
       cancel: () => false,

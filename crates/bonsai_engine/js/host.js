@@ -2069,10 +2069,8 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     return key;
   };
   define('getStorageSync', (key) => {
-    const answer = native.storageGet(storageKey('getStorageSync', key));
-    if (answer[0] === 'v') return JSON.parse(answer.slice(1));
-    if (answer[0] === 'm') return '';
-    throw new Error(`getStorageSync:fail ${answer.slice(1)}`);
+    const json = native.storageGet(storageKey('getStorageSync', key));
+    return json === undefined ? '' : JSON.parse(json);
   });
   define('setStorageSync', (key, data) => {
     const encoded = JSON.stringify(data);

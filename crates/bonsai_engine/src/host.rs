@@ -499,21 +499,26 @@ fn native_functions<'js>(
     )?;
     // The storage hot path (`getStorageSync`, `setStorageSync`,
     // `removeStorageSync`): plain strings both ways, no JSON envelope, the
-    // grant checked as for every API. `storageGet` answers `v<json>` (found),
-    // `m` (missing) or `e<reason>`; the others a fail reason or nothing.
+    // grant checked as for every API. `storageGet` answers the stored JSON
+    // or `undefined`, and throws WeChat's fail error when storage is denied;
+    // the others answer a fail reason or nothing.
     let s = state.clone();
     native.set(
         "storageGet",
-        Func::from(move |key: String| -> String {
-            let state = s.borrow();
-            match crate::api::check_capability(&state, crate::api::Capability::Storage) {
-                Err(reason) => format!("e{reason}"),
-                Ok(()) => state
-                    .storage
-                    .get(&key)
-                    .map_or_else(|| "m".to_owned(), |json| format!("v{json}")),
-            }
-        }),
+        Func::from(
+            move |ctx: Ctx<'js>, key: String| -> rquickjs::Result<Option<String>> {
+                let state = s.borrow();
+                if let Err(reason) =
+                    crate::api::check_capability(&state, crate::api::Capability::Storage)
+                {
+                    return Err(rquickjs::Exception::throw_message(
+                        &ctx,
+                        &format!("getStorageSync:fail {reason}"),
+                    ));
+                }
+                Ok(state.storage.get(&key).map(str::to_owned))
+            },
+        ),
     )?;
     let s = state.clone();
     native.set(

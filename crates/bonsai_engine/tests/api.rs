@@ -2,6 +2,8 @@
 //! errMsg shapes, dialogs the host answers, storage limits, and capabilities
 //! denied by the grant.
 
+mod support;
+
 use std::sync::Arc;
 
 use bonsai_compiler::Compiler;
@@ -9,27 +11,15 @@ use bonsai_engine::api::ui::{DialogAnswer, DialogKind};
 use bonsai_engine::api::{Capability, Grant};
 use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
 use bonsai_package::{LoadOptions, PackageFiles};
+use support::{logs, run_page};
 
 /// Runs `script` as the body of a page's onLoad and returns the instance.
 fn run(script: &str, options: &EngineOptions) -> AppInstance {
-    let mut files = PackageFiles::new();
-    files.insert("app.json", r#"{"pages":["pages/index/index"]}"#);
-    files.insert("pages/index/index.wxml", "<view id=\"out\">{{out}}</view>");
-    files.insert(
-        "pages/index/index.js",
-        format!("Page({{ data: {{ out: '' }}, onLoad() {{\n{script}\n}} }})"),
-    );
-    let (manifest, diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let (compiled, diagnostics) = Compiler::new().compile(&manifest);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let mut instance = AppInstance::new(Arc::new(compiled), options).expect("instance starts");
-    instance.launch(&LaunchOptions::default());
-    instance
-}
-
-fn logs(instance: &AppInstance) -> Vec<String> {
-    instance.console().into_iter().map(|m| m.text).collect()
+    run_page(
+        "<view id=\"out\">{{out}}</view>",
+        &format!("data: {{ out: '' }}, onLoad() {{\n{script}\n}}"),
+        options,
+    )
 }
 
 #[test]

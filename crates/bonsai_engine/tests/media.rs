@@ -3,37 +3,17 @@
 //! through the device provider, canvas exports are real (blank) PNG files,
 //! and Skyline's worklet animations jump to their end.
 
+mod support;
+
 use std::sync::Arc;
 
-use bonsai_compiler::Compiler;
 use bonsai_engine::api::device::{FixtureDevice, MediaFile};
-use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
-use bonsai_package::{LoadOptions, PackageFiles};
-
-/// Runs a one-page app whose page is `Page({ <page> })` over `wxml`, then
-/// lets every zero-delay task and provider answer finish.
-fn run_page(wxml: &str, page: &str, options: &EngineOptions) -> AppInstance {
-    let mut files = PackageFiles::new();
-    files.insert("app.json", r#"{"pages":["pages/index/index"]}"#);
-    files.insert("pages/index/index.wxml", wxml);
-    files.insert("pages/index/index.js", format!("Page({{\n{page}\n}})"));
-    let (manifest, diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let (compiled, diagnostics) = Compiler::new().compile(&manifest);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let mut instance = AppInstance::new(Arc::new(compiled), options).expect("instance starts");
-    instance.launch(&LaunchOptions::default());
-    instance.settle();
-    instance
-}
+use bonsai_engine::{AppInstance, EngineOptions};
+use support::{logs, run_page};
 
 /// Runs `script` as the body of the page's onLoad.
 fn run(script: &str, options: &EngineOptions) -> AppInstance {
     run_page("<view />", &format!("onLoad() {{\n{script}\n}}"), options)
-}
-
-fn logs(instance: &AppInstance) -> Vec<String> {
-    instance.console().into_iter().map(|m| m.text).collect()
 }
 
 fn assert_no_errors(instance: &AppInstance) {

@@ -2,15 +2,16 @@
 //! global socket API, WeChat's wss-only socket allow-list and its limit of
 //! five sockets, against an echoing provider.
 
+mod support;
+
 use std::sync::Arc;
 
-use bonsai_compiler::Compiler;
+use bonsai_engine::EngineOptions;
 use bonsai_engine::api::network::Domains;
 use bonsai_engine::api::socket::{
     SocketConnection, SocketEvent, SocketEvents, SocketMessage, SocketProvider, SocketRequest,
 };
-use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
-use bonsai_package::{LoadOptions, PackageFiles};
+use support::{logs, run_page};
 
 /// Opens at once and echoes every frame; closing answers with the app's code.
 #[derive(Debug)]
@@ -55,17 +56,6 @@ impl SocketProvider for EchoSockets {
 }
 
 fn run(script: &str) -> Vec<String> {
-    let mut files = PackageFiles::new();
-    files.insert("app.json", r#"{"pages":["pages/index/index"]}"#);
-    files.insert("pages/index/index.wxml", "<view/>");
-    files.insert(
-        "pages/index/index.js",
-        format!("const log = (...a) => console.log(a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\nPage({{ onLoad() {{\n{script}\n}} }})"),
-    );
-    let (manifest, diagnostics) = bonsai_package::load(&files, &LoadOptions::default());
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let (compiled, diagnostics) = Compiler::new().compile(&manifest);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let options = EngineOptions {
         sockets: Some(Arc::new(EchoSockets)),
         domains: Domains {
@@ -74,13 +64,15 @@ fn run(script: &str) -> Vec<String> {
         },
         ..EngineOptions::default()
     };
-    let mut instance = AppInstance::new(Arc::new(compiled), &options).expect("instance starts");
-    instance.launch(&LaunchOptions::default());
+    let page = format!(
+        "onLoad() {{\nconst log = (...a) => console.log(a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\n{script}\n}}"
+    );
+    let mut instance = run_page("<view/>", &page, &options);
     for _ in 0..5 {
         instance.advance(10);
     }
     assert!(instance.errors().is_empty(), "{:?}", instance.errors());
-    instance.console().into_iter().map(|m| m.text).collect()
+    logs(&instance)
 }
 
 #[test]
