@@ -2026,7 +2026,13 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     });
   }
   // Everything else implemented lives in Rust (bonsai_engine::api), behind one call.
+  // The stored JSON of keys read or written through the sync hot path,
+  // mirroring Rust's storage (the only writer is this app's own code): a
+  // repeated getStorageSync skips the crossing. Any other storage call
+  // (setStorage, clearStorage…) forgets it all.
+  const storageMirror = new Map();
   const callRust = (name, args) => {
+    if (name.includes('Storage')) storageMirror.clear();
     let encoded;
     try { encoded = JSON.stringify(args === undefined ? null : args); } catch (e) { encoded = 'null'; }
     const answer = JSON.parse(native.api(name, encoded));
@@ -2069,16 +2075,25 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     return key;
   };
   define('getStorageSync', (key) => {
-    const json = native.storageGet(storageKey('getStorageSync', key));
-    return json === undefined ? '' : JSON.parse(json);
+    let json = storageMirror.get(storageKey('getStorageSync', key));
+    if (json === undefined) {
+      json = native.storageGet(key);
+      if (json === undefined) return '';
+      storageMirror.set(key, json);
+    }
+    // A fresh copy each call: changing it must not change what is stored.
+    return JSON.parse(json);
   });
   define('setStorageSync', (key, data) => {
-    const encoded = JSON.stringify(data);
-    const failure = native.storageSet(storageKey('setStorageSync', key), encoded === undefined ? 'null' : encoded);
+    const stringified = JSON.stringify(data);
+    const encoded = stringified === undefined ? 'null' : stringified;
+    const failure = native.storageSet(storageKey('setStorageSync', key), encoded);
     if (failure !== undefined) throw new Error(`setStorageSync:fail ${failure}`);
+    storageMirror.set(key, encoded);
   });
   define('removeStorageSync', (key) => {
-    const failure = native.storageRemove(storageKey('removeStorageSync', key));
+    storageMirror.delete(storageKey('removeStorageSync', key));
+    const failure = native.storageRemove(key);
     if (failure !== undefined) throw new Error(`removeStorageSync:fail ${failure}`);
   });
   // APIs that return an object (a manager, a context, a task) are

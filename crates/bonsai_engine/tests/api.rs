@@ -447,3 +447,28 @@ fn theme_is_reported_only_with_darkmode() {
     assert!(dark.errors().is_empty(), "{:?}", dark.errors());
     assert_eq!(logs(&dark), ["light light"]);
 }
+
+#[test]
+fn sync_reads_see_every_write_and_return_fresh_copies() {
+    let instance = run(
+        r#"
+        wx.setStorageSync('cart', { n: 1 });
+        const first = wx.getStorageSync('cart');
+        first.n = 99;
+        console.log('copy', wx.getStorageSync('cart').n);
+        wx.setStorage({ key: 'cart', data: { n: 2 }, success: () => {
+          console.log('after setStorage', wx.getStorageSync('cart').n);
+          wx.clearStorageSync();
+          console.log('after clear', JSON.stringify(wx.getStorageSync('cart')));
+          wx.setStorageSync('cart', { n: 3 });
+          wx.removeStorage({ key: 'cart', success: () => console.log('after removeStorage', JSON.stringify(wx.getStorageSync('cart'))) });
+        } });
+        "#,
+        &EngineOptions::default(),
+    );
+    assert!(instance.errors().is_empty(), "{:?}", instance.errors());
+    assert_eq!(
+        logs(&instance),
+        ["copy 1", "after setStorage 2", "after clear \"\"", "after removeStorage \"\""]
+    );
+}
