@@ -410,13 +410,7 @@ fn compile(args: &CompileArgs) -> anyhow::Result<bool> {
         targets,
     };
 
-    let json = serde_json::to_string_pretty(&report)?;
-    write_report(&args.out, &json)?;
-    if args.json {
-        println!("{json}");
-    } else {
-        print_table(&report, &args.out);
-    }
+    publish(&report, &args.out, args.json, print_table)?;
     let errors = report.cold.errors
         + report.wxml_only.errors
         + report
@@ -426,6 +420,23 @@ fn compile(args: &CompileArgs) -> anyhow::Result<bool> {
             .map(|e| e.errors)
             .sum::<usize>();
     Ok(errors == 0)
+}
+
+/// Writes the JSON report to `out`, then prints it (`--json`) or its table.
+fn publish<R: Serialize>(
+    report: &R,
+    out: &Path,
+    json: bool,
+    print_table: fn(&R, &Path),
+) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    write_report(out, &text)?;
+    if json {
+        println!("{text}");
+    } else {
+        print_table(report, out);
+    }
+    Ok(())
 }
 
 /// Writes the JSON report, creating its directory.

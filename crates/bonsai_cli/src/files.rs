@@ -70,32 +70,16 @@ impl DiskFileSystem {
         DiskFileSystem { dir }
     }
 
-    /// `$BONSAI_DATA_DIR/files`, else `$XDG_DATA_HOME/bonsai/files`, else
-    /// `~/.local/share/bonsai/files` (next to storage.rs's `storage`).
+    /// `files/` in the user's data directory (next to `storage/`).
     pub fn in_user_data_dir() -> Option<Self> {
-        let base = std::env::var_os("BONSAI_DATA_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("bonsai")))
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/bonsai"))
-            })?;
-        Some(DiskFileSystem::new(base.join("files")))
+        Some(DiskFileSystem::new(
+            crate::data_dir::user_data_dir()?.join("files"),
+        ))
     }
 
     /// One directory per app id, spelled safely so no id can name another's.
     fn app_dir(&self, app_id: &str) -> PathBuf {
-        let safe = app_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        let name = if safe && !app_id.is_empty() {
-            app_id.to_owned()
-        } else {
-            app_id
-                .bytes()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
-        self.dir.join(name)
+        self.dir.join(crate::data_dir::app_file_name(app_id))
     }
 
     /// The host path of `path`, after checking that neither the app's

@@ -6,11 +6,13 @@
 
 mod bench;
 mod check;
+mod data_dir;
 mod files;
 mod network;
 mod project;
 mod report;
 mod run;
+mod serve;
 mod socket;
 mod storage;
 
@@ -45,6 +47,8 @@ enum Command {
     Run(run::RunArgs),
     /// Measure Bonsai's speed on the public corpus.
     Bench(bench::BenchArgs),
+    /// Run the platform server (login, access tokens, admin API).
+    Serve(serve::ServeArgs),
 }
 
 /// Options every subcommand that reads a project shares.
@@ -61,19 +65,26 @@ pub struct InputArgs {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A server's request log is its normal output; tools only speak up on trouble.
+    let default_log = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BONSAI_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => check::check(&args),
         Command::Build(args) => check::build(&args),
         Command::Run(args) => run::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Serve(args) => serve::serve(&args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

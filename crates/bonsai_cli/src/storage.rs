@@ -19,31 +19,16 @@ impl FileStorage {
         FileStorage { dir }
     }
 
-    /// `$BONSAI_DATA_DIR/storage`, else `$XDG_DATA_HOME/bonsai/storage`,
-    /// else `~/.local/share/bonsai/storage`.
+    /// `storage/` in the user's data directory.
     pub fn in_user_data_dir() -> Option<Self> {
-        let base = std::env::var_os("BONSAI_DATA_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("bonsai")))
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/bonsai"))
-            })?;
-        Some(FileStorage::new(base.join("storage")))
+        Some(FileStorage::new(
+            crate::data_dir::user_data_dir()?.join("storage"),
+        ))
     }
 
     /// One file per app id; ids are spelled safely so no id can name another's file.
     fn file_of(&self, app_id: &str) -> PathBuf {
-        let safe = app_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        let name = if safe && !app_id.is_empty() {
-            app_id.to_owned()
-        } else {
-            app_id
-                .bytes()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
+        let name = crate::data_dir::app_file_name(app_id);
         self.dir.join(format!("{name}.json"))
     }
 }

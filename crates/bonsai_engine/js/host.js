@@ -137,11 +137,22 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     // DOM; the tree keeps the id as the template wrote it.
     setId(id) { ops.push([11, this.id, this.__wxElement ? String(this.__wxElement.id) : id]); }
     setStyleScope(scope) { ops.push([13, this.id, scope]); }
-    setStyle(style) { ops.push([12, this.id, style]); }
+    setStyle(style) {
+      this.baseStyle = style;
+      ops.push([12, this.id, withAnimation(style, this.animationStyle)]);
+    }
     addClass(name, scope) { ops.push([14, this.id, name, scope || 0]); }
     removeClass(name, scope) { ops.push([15, this.id, name, scope || 0]); }
     clearClasses() { ops.push([16, this.id]); }
-    setAttribute(name, value) { ops.push([17, this.id, name, attributeValue(value)]); }
+    setAttribute(name, value) {
+      ops.push([17, this.id, name, attributeValue(value)]);
+      // `animation="{{data}}"` (wx.createAnimation().export()): the view
+      // shows where the steps end, as styles with their transition.
+      if (name === 'animation') {
+        this.animationStyle = animationStyle(value);
+        ops.push([12, this.id, withAnimation(this.baseStyle || '', this.animationStyle)]);
+      }
+    }
     removeAttribute(name) { ops.push([18, this.id, name]); }
     setText(text) { ops.push([19, this.id, String(text)]); }
     setModelBindingStat() {}
@@ -155,6 +166,41 @@ export default function createHost(native, glassEasel, adapter, manifest) {
     createIntersectionObserver() { return { disconnect() {} }; }
     getContext(cb) { cb(this.tag === 'canvas' ? headlessCanvas(this) : null); }
   }
+  // The style an exported animation ends in: the last step's transform
+  // (each step replaces it, as WeChat's views apply them), other
+  // properties merged across steps, and the last step's transition.
+  const ANIMATION_UNITS = { rotate: 'deg', rotateX: 'deg', rotateY: 'deg', rotateZ: 'deg', skew: 'deg', skewX: 'deg', skewY: 'deg', rotate3d: 'deg' };
+  const STYLE_STEPS = { opacity: 'opacity', backgroundColor: 'background-color', width: 'width', height: 'height', left: 'left', right: 'right', top: 'top', bottom: 'bottom' };
+  const animationStyle = (data) => {
+    const actions = data && Array.isArray(data.actions) ? data.actions : [];
+    if (actions.length === 0) return '';
+    let transform = '';
+    const properties = new Map();
+    for (const action of actions) {
+      const functions = [];
+      for (const { type, args } of Array.isArray(action.animates) ? action.animates : []) {
+        const list = Array.isArray(args) ? args : [];
+        if (STYLE_STEPS[type]) {
+          const value = list[0];
+          properties.set(STYLE_STEPS[type], typeof value === 'number' && type !== 'opacity' ? `${value}px` : String(value));
+          continue;
+        }
+        const unit = ANIMATION_UNITS[type] || (/^(translate|matrix|scale)/.test(type) ? (type.startsWith('translate') ? 'px' : '') : '');
+        const rendered = list.map((v, i) => (typeof v === 'number' && unit && !(type === 'rotate3d' && i < 3) ? `${v}${unit}` : String(v)));
+        functions.push(`${type}(${rendered.join(',')})`);
+      }
+      if (functions.length) transform = functions.join(' ');
+    }
+    const last = actions[actions.length - 1].option || {};
+    const transition = last.transition || {};
+    const parts = [];
+    if (transform) parts.push(`transform:${transform}`);
+    for (const [name, value] of properties) parts.push(`${name}:${value}`);
+    if (last.transformOrigin) parts.push(`transform-origin:${last.transformOrigin}`);
+    parts.push(`transition:all ${Number(transition.duration) || 0}ms ${transition.timingFunction || 'linear'} ${Number(transition.delay) || 0}ms`);
+    return parts.join(';');
+  };
+  const withAnimation = (style, animation) => (animation ? (style ? `${style};${animation}` : animation) : style);
   // A canvas without pixels: drawing calls are recorded, queries answer
   // plausibly, so chart and signature components run headless. A context
   // has exactly the methods and properties of its kind (so feature

@@ -469,6 +469,32 @@ fn sync_reads_see_every_write_and_return_fresh_copies() {
     assert!(instance.errors().is_empty(), "{:?}", instance.errors());
     assert_eq!(
         logs(&instance),
-        ["copy 1", "after setStorage 2", "after clear \"\"", "after removeStorage \"\""]
+        [
+            "copy 1",
+            "after setStorage 2",
+            "after clear \"\"",
+            "after removeStorage \"\""
+        ]
+    );
+}
+
+#[test]
+fn exported_animations_end_as_styles() {
+    let mut instance = run_page(
+        "<view id=\"box\" style=\"color: red\" animation=\"{{anim}}\">box</view>",
+        r#"data: { anim: null },
+        onLoad() {
+          const a = wx.createAnimation({ duration: 300, timingFunction: 'ease' });
+          a.translateX(100).rotate(45).step().opacity(0.5).scale(2).width(80).step({ duration: 500 });
+          this.setData({ anim: a.export() });
+        }"#,
+        &EngineOptions::default(),
+    );
+    instance.settle();
+    let box_id = instance.query("#box").expect("selector").expect("the box");
+    let style = instance.tree().get(box_id).expect("node").style.clone();
+    assert_eq!(
+        style,
+        "color: red;transform:scale(2);opacity:0.5;width:80px;transform-origin:50% 50% 0;transition:all 500ms ease 0ms"
     );
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::engine::compile_files;
-use super::{Machine, Target, Timing, machine, progress_bar, round3, verdict, write_report};
+use super::{Machine, Target, Timing, machine, progress_bar, publish, round3, verdict};
 use crate::storage::FileStorage;
 
 #[derive(Debug, Args)]
@@ -219,13 +219,7 @@ pub fn run(args: &ApiArgs) -> anyhow::Result<bool> {
         get_storage_sync: get,
         set_storage_sync_10k: set,
     };
-    let json = serde_json::to_string_pretty(&report)?;
-    write_report(&args.out, &json)?;
-    if args.json {
-        println!("{json}");
-    } else {
-        print_table(&report, &args.out);
-    }
+    publish(&report, &args.out, args.json, print_table)?;
     Ok(true)
 }
 

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    Machine, Target, Timing, ensure_corpus, machine, ms, node_packages, progress_bar,
-    report_errors, round3, verdict, write_report,
+    Machine, Target, Timing, ensure_corpus, machine, ms, node_packages, progress_bar, publish,
+    report_errors, round3, verdict,
 };
 use crate::project::read_input;
 
@@ -299,13 +299,7 @@ pub fn run(args: &EngineArgs) -> anyhow::Result<bool> {
         targets,
     };
 
-    let json = serde_json::to_string_pretty(&report)?;
-    write_report(&args.out, &json)?;
-    if args.json {
-        println!("{json}");
-    } else {
-        print_table(&report, &args.out);
-    }
+    publish(&report, &args.out, args.json, print_table)?;
     Ok(clean)
 }
 

@@ -1,0 +1,196 @@
+//! The database: one `sqlx::AnyPool` over SQLite or Postgres, so every query
+//! is written once. The Any driver passes SQL through untouched; the
+//! statements in this crate keep to what both dialects accept (`$1`
+//! placeholders, which sqlx's SQLite binds too, `ON CONFLICT … DO UPDATE`,
+//! `RETURNING`, TEXT and BIGINT columns only). Where the two must differ
+//! (SQLite's pragmas) [`Backend`] says which one this is.
+//!
+//! Migrations are the SQL files in `migrations/`, embedded at build time and
+//! applied at startup by sqlx's own migrator (checksums, a lock so two
+//! instances starting together don't race) without sqlx's proc macros.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+use crate::config::redact_password;
+use crate::error::PlatformError;
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Backend, PlatformError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(PlatformError::Config(format!(
+                "database URL `{}` is neither sqlite:// nor postgres://",
+                redact_password(url)
+            )))
+        }
+    }
+}
+
+/// A connection pool plus the backend it runs on. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The migrations, in order. A file once released is never edited (sqlx
+/// refuses a changed checksum); changes go in a new file.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "identity",
+    include_str!("../migrations/0001_identity.sql"),
+)];
+
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+impl Db {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, PlatformError> {
+        let backend = Backend::of_url(url)?;
+        sqlx::any::install_default_drivers();
+        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        let url = match backend {
+            Backend::Sqlite => {
+                // WAL lets readers run beside the one writer; in WAL mode
+                // NORMAL sync is still crash-safe (a power cut may lose the
+                // last commits, never corrupt). It is per connection.
+                options = options.after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
+                with_create_mode(url)
+            }
+            Backend::Postgres => url.to_owned(),
+        };
+        let pool = options.connect(&url).await?;
+        if backend == Backend::Sqlite {
+            // The journal mode is stored in the file, so once is enough;
+            // sqlx leaves it alone unless asked.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let db = Db { pool, backend };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), PlatformError> {
+        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection; the pool refuses new work afterwards.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A SQLite URL without a `mode` opens an existing file only; a platform
+/// starting on a new machine should create its database.
+fn with_create_mode(url: &str) -> String {
+    let has_mode = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair.starts_with("mode=")));
+    if has_mode {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_come_from_the_scheme() {
+        assert_eq!(
+            Backend::of_url("sqlite:///x.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("sqlite::memory:").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(Backend::of_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(
+            with_create_mode("sqlite:///x.db"),
+            "sqlite:///x.db?mode=rwc"
+        );
+        assert_eq!(
+            with_create_mode("sqlite:///x.db?cache=shared"),
+            "sqlite:///x.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            with_create_mode("sqlite:///x.db?mode=ro"),
+            "sqlite:///x.db?mode=ro"
+        );
+    }
+}
