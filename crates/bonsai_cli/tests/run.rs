@@ -89,6 +89,26 @@ fn a_page_that_throws_exits_1_and_names_its_line() {
     assert!(stderr.contains("(pages/index/index.js:3:"), "{stderr}");
 }
 
+/// Runs `tests/fixtures/run/<fixture>` on its index page, telling it the
+/// local server's port, and returns the printed tree; the run must succeed.
+fn run_against_port(fixture: &str, port: u16) -> String {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/run")
+        .join(fixture);
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["run", "--no-persist", "--page"])
+        .arg(format!("pages/index/index?port={port}"))
+        .arg(app)
+        .output()
+        .expect("bonsai runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn requests_reach_a_real_server_when_url_check_is_off() {
     use std::io::{Read, Write};
@@ -108,19 +128,7 @@ fn requests_reach_a_real_server_when_url_check_is_off() {
             .expect("the response is sent");
         String::from_utf8_lossy(&request[..read]).into_owned()
     });
-    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run/network");
-    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
-        .args(["run", "--no-persist", "--page"])
-        .arg(format!("pages/index/index?port={port}"))
-        .arg(app)
-        .output()
-        .expect("bonsai runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_against_port("network", port);
     assert!(
         stdout.contains("<view id=\"status\">HTTP 200</view>"),
         "{stdout}"
@@ -177,19 +185,7 @@ fn a_socket_talks_to_a_real_websocket_server() {
         }
         (protocol, said, close)
     });
-    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run/socket");
-    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
-        .args(["run", "--no-persist", "--page"])
-        .arg(format!("pages/index/index?port={port}"))
-        .arg(app)
-        .output()
-        .expect("bonsai runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_against_port("socket", port);
     assert!(
         stdout.contains("<view id=\"echo\">echo: hello bonsai</view>"),
         "{stdout}"

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bonsai_compiler::{CompiledApp, Compiler};
+use bonsai_engine::api::scope::PromptPolicy;
 use bonsai_engine::{AppInstance, EngineOptions, LaunchOptions};
 use bonsai_package::input::{InputLimits, read_dir};
 use bonsai_package::{LoadMode, LoadOptions, PackageFiles};
@@ -146,12 +147,7 @@ fn compile(files: &PackageFiles) -> anyhow::Result<Arc<CompiledApp>> {
 /// Opens one page in a fresh instance: it passes when onReady ran and
 /// nothing was thrown.
 fn run_page(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
-    // A generous budget: results must not depend on how busy the machine is.
-    let options = EngineOptions {
-        task_time_limit: std::time::Duration::from_secs(20),
-        ..EngineOptions::default()
-    };
-    let mut instance = match AppInstance::new(app.clone(), &options) {
+    let mut instance = match new_instance(app, PromptPolicy::Deny) {
         Ok(instance) => instance,
         Err(err) => return Some(err.to_string()),
     };
@@ -163,16 +159,33 @@ fn run_page(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
     if let Some(error) = instance.errors().first() {
         return Some(first_line(&error.to_string()));
     }
-    if instance.tree_errors() > 0 {
-        return Some(format!(
-            "{} tree operations did not apply",
-            instance.tree_errors()
-        ));
+    if let Some(failure) = tree_failure(&instance) {
+        return Some(failure);
     }
     if !instance.current_page_ready() {
         return Some("onReady was not reached".to_owned());
     }
     None
+}
+
+/// An instance for one check. The time budget is generous: results must
+/// not depend on how busy the machine is.
+fn new_instance(
+    app: &Arc<CompiledApp>,
+    prompt_policy: PromptPolicy,
+) -> Result<AppInstance, bonsai_engine::EngineError> {
+    let options = EngineOptions {
+        task_time_limit: std::time::Duration::from_secs(20),
+        prompt_policy,
+        ..EngineOptions::default()
+    };
+    AppInstance::new(app.clone(), &options)
+}
+
+/// Tree operations that did not apply are a Bonsai bug, reported as a failure.
+fn tree_failure(instance: &AppInstance) -> Option<String> {
+    (instance.tree_errors() > 0)
+        .then(|| format!("{} tree operations did not apply", instance.tree_errors()))
 }
 
 /// The first line, without addresses that change from run to run.
@@ -220,12 +233,7 @@ const MAX_TAPS: usize = 60;
 /// to every prompt and modal, picks the first action, and waits 3 s after
 /// each tap (toasts close, timers run). It passes when nothing was thrown.
 fn tap_everything(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
-    let options = EngineOptions {
-        task_time_limit: std::time::Duration::from_secs(20),
-        prompt_policy: bonsai_engine::api::scope::PromptPolicy::Ask,
-        ..EngineOptions::default()
-    };
-    let mut instance = match AppInstance::new(app.clone(), &options) {
+    let mut instance = match new_instance(app, PromptPolicy::Ask) {
         Ok(instance) => instance,
         Err(err) => return Some(err.to_string()),
     };
@@ -305,13 +313,7 @@ fn tap_everything(app: &Arc<CompiledApp>, page: &str) -> Option<String> {
             break;
         }
     }
-    if instance.tree_errors() > 0 {
-        return Some(format!(
-            "{} tree operations did not apply",
-            instance.tree_errors()
-        ));
-    }
-    None
+    tree_failure(&instance)
 }
 
 /// A generated app with one page per library component, each rendering the

@@ -532,7 +532,7 @@ fn scan_code(state: &mut HostState, args: Value) -> ApiResult {
 }
 
 /// Records an effect; `fields` are the options WeChat documents for it.
-fn record(state: &mut HostState, api: &str, fields: Value) -> ApiResult {
+pub(super) fn record(state: &mut HostState, api: &str, fields: Value) -> ApiResult {
     let mut entry = json!({ "api": api });
     if let (Some(entry), Value::Object(fields)) = (entry.as_object_mut(), fields) {
         entry.extend(fields);

@@ -88,12 +88,18 @@ fn get_image_info(state: &mut HostState, args: Value) -> ApiResult {
     if lower.starts_with("http://") || lower.starts_with("https://") {
         // As WeChat does: download it (under the downloadFile list), then
         // report the local copy's path.
-        return super::network::fetch_file(state, src.clone(), move |state, response| {
-            let extension = super::network::extension_of(&src);
-            let bytes = response.body;
-            let path = state.create_temp_file(bytes.clone(), &extension);
-            describe(&path, &bytes)
-        });
+        return super::network::fetch_file(
+            state,
+            src.clone(),
+            Default::default(),
+            super::network::default_timeout(),
+            move |state, response| {
+                let extension = super::network::extension_of(&src);
+                let bytes = response.body;
+                let path = state.create_temp_file(bytes.clone(), &extension);
+                describe(&path, &bytes)
+            },
+        );
     }
     if lower.starts_with("wxfile://") {
         let bytes = state.read_file(&src)?;

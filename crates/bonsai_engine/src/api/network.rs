@@ -165,7 +165,7 @@ fn get() -> String {
     "GET".to_owned()
 }
 
-fn default_timeout() -> u64 {
+pub(super) fn default_timeout() -> u64 {
     60_000
 }
 
@@ -400,17 +400,11 @@ fn download_file(state: &mut HostState, args: Value) -> ApiResult {
         state.check_user_path(path)?;
     }
     let extension = extension_of(&url);
-    let request = HttpRequest {
-        url,
-        method: "GET".to_owned(),
-        header: header_strings(header),
-        body: Vec::new(),
-        timeout,
-    };
-    transfer(
+    fetch_file(
         state,
-        DomainKind::DownloadFile,
-        request,
+        url,
+        header_strings(header),
+        timeout,
         move |state, response| {
             let mut answer = json!({
                 "statusCode": response.status_code,
@@ -432,19 +426,21 @@ fn download_file(state: &mut HostState, args: Value) -> ApiResult {
     )
 }
 
-/// Downloads `url` for another API (`getImageInfo` on a network image),
-/// under the downloadFile allow-list.
+/// A GET under the downloadFile allow-list: `downloadFile` itself and
+/// `getImageInfo` on a network image.
 pub(super) fn fetch_file(
     state: &mut HostState,
     url: String,
+    header: BTreeMap<String, String>,
+    timeout: u64,
     then: impl FnOnce(&mut HostState, HttpResponse) -> ApiResult + 'static,
 ) -> ApiResult {
     let request = HttpRequest {
         url,
         method: "GET".to_owned(),
-        header: BTreeMap::new(),
+        header,
         body: Vec::new(),
-        timeout: default_timeout(),
+        timeout,
     };
     transfer(state, DomainKind::DownloadFile, request, then)
 }

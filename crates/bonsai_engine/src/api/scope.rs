@@ -176,11 +176,7 @@ fn require_privacy_authorize(state: &mut HostState, args: Value) -> ApiResult {
 }
 
 fn open_privacy_contract(state: &mut HostState, _: Value) -> ApiResult {
-    state
-        .effects
-        .log
-        .push(json!({ "api": "openPrivacyContract" }));
-    Ok(json!({}))
+    super::device::record(state, "openPrivacyContract", json!({}))
 }
 
 pub(super) fn apis() -> Vec<ApiSpec> {
