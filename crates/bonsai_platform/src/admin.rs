@@ -79,7 +79,12 @@ impl From<PlatformError> for AdminError {
             E::NoPhoneNumber(_) => (StatusCode::CONFLICT, "no_phone_number"),
             E::NoSession { .. } => (StatusCode::CONFLICT, "no_session"),
             E::InvalidInput { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-            E::Database(_) | E::Migrate(_) | E::Config(_) | E::Random(_) | E::OpenData(_) => {
+            E::Database(_)
+            | E::Migrate(_)
+            | E::Config(_)
+            | E::Random(_)
+            | E::Crypto(_)
+            | E::OpenData(_) => {
                 tracing::error!("admin request failed: {err}");
                 return AdminError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -28,6 +28,8 @@ pub enum PlatformError {
     NoSession { appid: String, user: String },
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: &'static str, reason: String },
+    #[error("cryptography failed: {0}")]
+    Crypto(String),
     #[error(transparent)]
     OpenData(#[from] OpenDataError),
 }

@@ -25,6 +25,7 @@ mod http;
 pub mod identity;
 pub mod open_data;
 mod rate;
+pub mod rsa_keys;
 pub mod secrets;
 mod state;
 pub mod wechat;
