@@ -30,6 +30,7 @@ use crate::project::read_input;
 
 mod api;
 mod engine;
+mod platform;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -45,6 +46,8 @@ pub enum BenchCommand {
     Engine(engine::EngineArgs),
     /// Time wx API calls (storage), with the same work done directly in Rust.
     Api(api::ApiArgs),
+    /// Load the platform server on loopback (jscode2session), with a bare HTTP baseline.
+    Platform(platform::PlatformBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +73,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<bool> {
         BenchCommand::Compile(args) => compile(args),
         BenchCommand::Engine(args) => engine::run(args),
         BenchCommand::Api(args) => api::run(args),
+        BenchCommand::Platform(args) => platform::run(args),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+
 /// `$BONSAI_DATA_DIR`, else `$XDG_DATA_HOME/bonsai`, else
 /// `~/.local/share/bonsai`; `None` when none of them is set.
 pub fn user_data_dir() -> Option<PathBuf> {
@@ -10,6 +12,27 @@ pub fn user_data_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("bonsai")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/bonsai")))
+}
+
+/// The platform database `bonsai serve`, `bonsai run` and `bonsai platform`
+/// share: `explicit` (a flag), else `$BONSAI_DATABASE_URL`, else
+/// `platform.db` (SQLite) in the user data directory, created if missing.
+pub fn platform_database_url(explicit: Option<&str>) -> anyhow::Result<String> {
+    if let Some(url) = explicit
+        .map(str::to_owned)
+        .or_else(|| non_empty_env("BONSAI_DATABASE_URL"))
+    {
+        return Ok(url);
+    }
+    let dir = user_data_dir()
+        .context("no data directory: set BONSAI_DATA_DIR, HOME, or pass --database-url")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(bonsai_platform::sqlite_url(&dir.join("platform.db")))
+}
+
+/// An environment variable that is set to something.
+pub fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// An app id as a file name: kept when it is plainly spelled, hex-encoded

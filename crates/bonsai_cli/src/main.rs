@@ -9,6 +9,8 @@ mod check;
 mod data_dir;
 mod files;
 mod network;
+mod platform;
+mod platform_client;
 mod project;
 mod report;
 mod run;
@@ -49,6 +51,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the platform server (login, access tokens, admin API).
     Serve(serve::ServeArgs),
+    /// Operate the platform: apps, users, package versions and releases.
+    Platform(platform::PlatformArgs),
 }
 
 /// Options every subcommand that reads a project shares.
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Serve(args) => serve::serve(&args),
+        Command::Platform(args) => platform::run(&args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::InputArgs;
+use crate::platform_client::{EmbeddedOptions, EmbeddedPlatform, PayChoice, SubscribeChoice};
 use crate::project::load_and_compile;
 use crate::report::print_human;
 
@@ -53,6 +54,32 @@ pub struct RunArgs {
     /// per app id under the user's data directory, as on a phone).
     #[arg(long)]
     pub no_persist: bool,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+/// The embedded platform behind `wx.login`, `wx.requestPayment` and
+/// `wx.requestSubscribeMessage`.
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// The super app user signed in to this run (created on first use).
+    #[arg(long, value_name = "ID", default_value = "bonsai-dev")]
+    pub user: String,
+    /// The platform database `wx.login` and payments go through: the one a
+    /// `bonsai serve` for the app's server uses
+    /// [default: $BONSAI_DATABASE_URL, else platform.db in the data directory;
+    /// in memory with --no-persist].
+    #[arg(long = "platform-database", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// What the user does at the cashier when the app calls wx.requestPayment.
+    #[arg(long, value_enum, default_value = "pay")]
+    pub pay: PayChoice,
+    /// What the user answers when the app calls wx.requestSubscribeMessage.
+    #[arg(long, value_enum, default_value = "accept")]
+    pub subscribe: SubscribeChoice,
+    /// No platform: the platform APIs fail with "not supported".
+    #[arg(long, conflicts_with_all = ["database_url"])]
+    pub no_platform: bool,
 }
 
 #[derive(Serialize)]
@@ -112,6 +139,25 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         }
         None => None,
     };
+    let platform = if args.platform.no_platform {
+        None
+    } else {
+        let database_url = match (&args.platform.database_url, args.no_persist) {
+            (None, true) => "sqlite::memory:".to_owned(),
+            (explicit, _) => crate::data_dir::platform_database_url(explicit.as_deref())?,
+        };
+        let appid = bonsai_engine::app_key(compiled);
+        let embedded = EmbeddedPlatform::open(
+            EmbeddedOptions {
+                database_url,
+                user: &args.platform.user,
+                pay: args.platform.pay,
+                subscribe: args.platform.subscribe,
+            },
+            &appid,
+        )?;
+        Some(Arc::new(embedded) as Arc<dyn bonsai_engine::api::platform::PlatformClient>)
+    };
     let options = EngineOptions {
         storage,
         file_system,
@@ -124,6 +170,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         device_provider,
         network: Some(Arc::new(crate::network::HttpNetwork)),
         sockets: Some(Arc::new(crate::socket::WebSockets)),
+        platform,
         ..EngineOptions::default()
     };
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;

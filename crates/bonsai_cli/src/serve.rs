@@ -2,9 +2,13 @@
 //!
 //! The database defaults to `platform.db` in the user data directory
 //! (SQLite, WAL); `--database-url` (or `BONSAI_DATABASE_URL`) points it at
-//! another SQLite file or at Postgres. The admin API's token comes from
-//! `BONSAI_ADMIN_TOKEN`; without one a token is made up and printed, which
-//! suits one developer's machine but not several instances, which must share it.
+//! another SQLite file or at Postgres. The registry's package zips go to
+//! `--store` (or `BONSAI_STORE_URL`): `packages/` beside the SQLite file by
+//! default, or `file:///dir`, or `s3://bucket/prefix` with `AWS_*` settings
+//! (several instances need a shared store: S3). The admin API's token comes
+//! from `BONSAI_ADMIN_TOKEN`; without one a token is made up and printed,
+//! which suits one developer's machine but not several instances, which must
+//! share it.
 //! Ctrl-C or SIGTERM stops it after the requests in flight.
 
 use std::net::SocketAddr;
@@ -23,23 +27,15 @@ pub struct ServeArgs {
     /// [default: $BONSAI_DATABASE_URL, else platform.db in the Bonsai data directory]
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Package store: `file:///dir` or `s3://bucket/prefix` (AWS_* variables)
+    /// [default: $BONSAI_STORE_URL, else packages/ beside the SQLite file, else in the data directory]
+    #[arg(long)]
+    pub store: Option<String>,
 }
 
 pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
-    let database_url = match args
-        .database_url
-        .clone()
-        .or_else(|| non_empty_env("BONSAI_DATABASE_URL"))
-    {
-        Some(url) => url,
-        None => {
-            let dir = crate::data_dir::user_data_dir()
-                .context("no data directory: set BONSAI_DATA_DIR, HOME, or pass --database-url")?;
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            bonsai_platform::sqlite_url(&dir.join("platform.db"))
-        }
-    };
-    let admin_token = match non_empty_env("BONSAI_ADMIN_TOKEN") {
+    let database_url = crate::data_dir::platform_database_url(args.database_url.as_deref())?;
+    let admin_token = match crate::data_dir::non_empty_env("BONSAI_ADMIN_TOKEN") {
         Some(token) => token,
         None => {
             let token = bonsai_platform::secrets::new_admin_token()?;
@@ -47,7 +43,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
             token
         }
     };
-    let config = PlatformConfig::new(database_url, admin_token);
+    let mut config = PlatformConfig::new(database_url, admin_token);
+    config.store_url = crate::platform::store_url(args.store.as_deref(), &config.database_url)?;
     let shown_url = bonsai_platform::config::redact_password(&config.database_url);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,17 +59,16 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let address = listener.local_addr().unwrap_or(args.listen);
-        eprintln!("bonsai serve: http://{address} (database {shown_url}); Ctrl-C stops it");
+        eprintln!(
+            "bonsai serve: http://{address} (database {shown_url}, packages {}); Ctrl-C stops it",
+            state.store.url()
+        );
         bonsai_platform::serve(listener, state, shutdown_signal())
             .await
             .context("serving")?;
         eprintln!("bonsai serve: stopped");
         Ok(true)
     })
-}
-
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM (how containers and service managers

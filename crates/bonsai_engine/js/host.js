@@ -1356,18 +1356,55 @@ export default function createHost(native, glassEasel, adapter, manifest) {
   });
   wx.env = { USER_DATA_PATH: 'wxfile://usr' };
   define('getExptInfoSync', () => ({}));
-  // Updates come from the platform's registry; a run from a project
-  // directory is always the newest version.
+  // Updates come from the platform's registry (the host's platform client
+  // knows which version this run is); a run from a project directory is
+  // always the newest version. As in WeChat, the check starts by itself
+  // (here: when the app first asks for the manager), a found version is
+  // downloaded at once, and listeners registered late still hear the result.
   // One manager for the app, as WeChat's getUpdateManager returns.
-  const updateManager = {
-    onCheckForUpdate(fn) {
-      if (typeof fn === 'function') setTimeout(() => guarded('onCheckForUpdate', fn, undefined, [{ hasUpdate: false }]), 0);
-    },
-    onUpdateReady() {},
-    onUpdateFailed() {},
-    applyUpdate() {},
-  };
-  define('getUpdateManager', () => updateManager);
+  const [updateManager, startUpdateCheck] = (() => {
+    const listeners = { check: [], ready: [], failed: [] };
+    const heard = {};
+    const emit = (kind, res) => {
+      heard[kind] = res;
+      for (const fn of listeners[kind]) guarded(`UpdateManager ${kind}`, fn, undefined, [res]);
+    };
+    const on = (kind) => (fn) => {
+      if (typeof fn !== 'function') return;
+      listeners[kind].push(fn);
+      if (kind in heard) setTimeout(() => guarded(`UpdateManager ${kind}`, fn, undefined, [heard[kind]]), 0);
+    };
+    const step = (name) => invoke(name, {}, (o) => callRust(name, plainArgs(o)));
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      step('UpdateManager.check').then(
+        ({ hasUpdate }) => {
+          emit('check', { hasUpdate: !!hasUpdate });
+          if (hasUpdate) step('UpdateManager.download').then(() => emit('ready', {}), () => emit('failed', {}));
+        },
+        (err) => {
+          console.warn(`[bonsai] update check failed: ${err.errMsg}`);
+          emit('check', { hasUpdate: false });
+        },
+      );
+    };
+    const manager = {
+      onCheckForUpdate: on('check'),
+      onUpdateReady: on('ready'),
+      onUpdateFailed: on('failed'),
+      applyUpdate() {
+        if (!('ready' in heard)) throw new Error('applyUpdate:fail update is not ready');
+        step('UpdateManager.applyUpdate').catch(() => {});
+      },
+    };
+    return [manager, start];
+  })();
+  define('getUpdateManager', () => {
+    startUpdateCheck();
+    return updateManager;
+  });
   define('getPerformance', () => ({
     now: () => native.now(),
     getEntries: () => [],

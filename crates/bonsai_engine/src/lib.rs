@@ -170,8 +170,9 @@ pub enum EngineError {
     Navigation(String),
 }
 
-/// Storage is per app id; an app without one is stored as `unnamed`.
-pub(crate) fn storage_key(app: &CompiledApp) -> String {
+/// The app id storage, files and the platform know the app by; an app
+/// without one (no project.config.json) is `unnamed`.
+pub fn app_key(app: &CompiledApp) -> String {
     app.app_id.clone().unwrap_or_else(|| "unnamed".to_owned())
 }
 
@@ -296,7 +297,7 @@ impl AppInstance {
             errors: Vec::new(),
             device: options.device.clone(),
             grant: options.grant.clone(),
-            storage: api::storage::AppStorage::load(storage_key(&app), options.storage.clone()),
+            storage: api::storage::AppStorage::load(app_key(&app), options.storage.clone()),
             scopes: std::collections::BTreeMap::new(),
             prompt_policy: options.prompt_policy,
             network: options.network.clone(),
@@ -318,7 +319,7 @@ impl AppInstance {
             effects: api::device::DeviceEffects::default(),
             last_waiting_id: 0,
             ui: api::ui::UiState::default(),
-            files: api::fs::Files::new(options.file_system.clone(), storage_key(&app)),
+            files: api::fs::Files::new(options.file_system.clone(), app_key(&app)),
             user_gesture: false,
             fail_code: None,
         }));

@@ -62,7 +62,8 @@ impl NetworkProvider for EchoNetwork {
 }
 
 /// A platform whose user is signed in and pays whatever is asked (and has
-/// subscription messages on, except for the template `TEMPLATE_SWITCHED_OFF`).
+/// subscription messages on, except for the template `TEMPLATE_SWITCHED_OFF`),
+/// and whose registry has a newer version of every app.
 #[derive(Debug)]
 struct FixturePlatform;
 
@@ -88,6 +89,10 @@ impl PlatformClient for FixturePlatform {
             PlatformRequest::GetUserProfile { .. } => Ok(serde_json::json!({
                 "userInfo": { "nickName": "微信用户", "avatarUrl": "", "gender": 0, "country": "", "province": "", "city": "", "language": "zh_CN" },
             })),
+            PlatformRequest::CheckForUpdate => Ok(serde_json::json!({ "hasUpdate": true })),
+            PlatformRequest::DownloadUpdate | PlatformRequest::ApplyUpdate => {
+                Ok(serde_json::json!({}))
+            }
         };
         answer.send(result);
     }

@@ -79,11 +79,18 @@ impl From<PlatformError> for AdminError {
             E::NoPhoneNumber(_) => (StatusCode::CONFLICT, "no_phone_number"),
             E::NoSession { .. } => (StatusCode::CONFLICT, "no_session"),
             E::InvalidInput { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            E::TemplateExists(_) => (StatusCode::CONFLICT, "template_exists"),
+            E::SubscribeFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "subscribe_failed"),
+            E::AlipayAppNotFound(_) => (StatusCode::NOT_FOUND, "alipay_app_not_found"),
+            E::AlipayAppExists(_) => (StatusCode::CONFLICT, "alipay_app_exists"),
+            E::MerchantNotFound(_) => (StatusCode::NOT_FOUND, "merchant_not_found"),
+            E::MerchantExists(_) => (StatusCode::CONFLICT, "merchant_exists"),
             E::Database(_)
             | E::Migrate(_)
             | E::Config(_)
             | E::Random(_)
             | E::Crypto(_)
+            | E::Internal(_)
             | E::OpenData(_) => {
                 tracing::error!("admin request failed: {err}");
                 return AdminError::new(
@@ -144,7 +151,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for AdminPa
 
 /// Lets a request through only with the admin token. An empty configured
 /// token lets nothing through rather than matching an empty header.
-async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let expected = state.config.admin_token.as_bytes();
     let given = req
         .headers()
@@ -237,5 +244,10 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/apps/{appid}/phone-codes", post(issue_phone_code))
         .route("/users", post(create_user))
         .route("/users/{id}", get(get_user).patch(update_user))
+        .merge(crate::messages::admin_router())
+        .merge(crate::alipay::admin_router())
+        .merge(crate::wechat_pay::admin::router())
+        .merge(crate::notify::admin_router())
+        .merge(crate::registry::http::admin_router())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

@@ -13,6 +13,9 @@ pub struct PlatformConfig {
     pub admin_token: String,
     /// Upper bound of the connection pool.
     pub max_connections: u32,
+    /// Where the registry keeps package zips: `file:///dir`, `s3://bucket/prefix`
+    /// (credentials from `AWS_*`) or `memory://` (the default: for tests).
+    pub store_url: String,
 }
 
 // The admin token is a credential: keep it out of logs and panics.
@@ -22,6 +25,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("database_url", &redact_password(&self.database_url))
             .field("admin_token", &"<redacted>")
             .field("max_connections", &self.max_connections)
+            .field("store_url", &self.store_url)
             .finish()
     }
 }
@@ -32,6 +36,7 @@ impl PlatformConfig {
             database_url: database_url.into(),
             admin_token: admin_token.into(),
             max_connections: 10,
+            store_url: "memory://".to_owned(),
         }
     }
 }

@@ -52,11 +52,28 @@ pub struct Db {
 
 /// The migrations, in order. A file once released is never edited (sqlx
 /// refuses a changed checksum); changes go in a new file.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "identity",
-    include_str!("../migrations/0001_identity.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "identity",
+        include_str!("../migrations/0001_identity.sql"),
+    ),
+    (
+        2,
+        "wechat_pay",
+        include_str!("../migrations/0002_wechat_pay.sql"),
+    ),
+    (
+        3,
+        "messages_alipay",
+        include_str!("../migrations/0003_messages_alipay.sql"),
+    ),
+    (
+        5,
+        "registry",
+        include_str!("../migrations/0005_registry.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedMigrations;

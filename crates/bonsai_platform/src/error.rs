@@ -32,6 +32,23 @@ pub enum PlatformError {
     Crypto(String),
     #[error(transparent)]
     OpenData(#[from] OpenDataError),
+    #[error("template `{0}` already exists")]
+    TemplateExists(String),
+    /// `wx.requestSubscribeMessage` failed: WeChat's errCode and errMsg.
+    #[error("requestSubscribeMessage:fail {err_msg} (errCode {err_code})")]
+    SubscribeFailed { err_code: i64, err_msg: &'static str },
+    #[error("Alipay app `{0}` does not exist")]
+    AlipayAppNotFound(String),
+    #[error("Alipay app `{0}` already exists")]
+    AlipayAppExists(String),
+    #[error("WeChat Pay merchant `{0}` does not exist")]
+    MerchantNotFound(String),
+    #[error("WeChat Pay merchant `{0}` already exists")]
+    MerchantExists(String),
+    /// A broken invariant (a row that vanished mid-request, a value the
+    /// database should never hold): a bug or outside interference.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<getrandom::Error> for PlatformError {

@@ -23,7 +23,11 @@ use crate::wechat;
 pub fn build_router(state: AppState) -> Router {
     Router::new()
         .merge(wechat::router())
+        .merge(crate::messages::router())
+        .merge(crate::alipay::router())
+        .merge(crate::wechat_pay::http::router(state.clone()))
         .nest("/admin", admin::router(state.clone()))
+        .nest("/registry", crate::registry::http::client_router(state.clone()))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
@@ -39,9 +43,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = build_router(state.clone());
-    axum::serve(listener, router)
+    // Timed work (due refunds, notification delivery) runs beside the
+    // server and stops with it.
+    let dispatcher = crate::notify::spawn_dispatcher(state.clone());
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    dispatcher.abort();
+    served?;
     state.db.close().await;
     Ok(())
 }
@@ -61,7 +70,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 fn is_admin(uri: &Uri) -> bool {
-    uri.path() == "/admin" || uri.path().starts_with("/admin/")
+    let path = uri.path();
+    path == "/admin" || path.starts_with("/admin/") || path.starts_with("/registry/")
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -17,18 +17,23 @@
 //! HTTP surface together.
 
 pub mod admin;
+pub mod alipay;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 mod http;
 pub mod identity;
+pub mod messages;
+pub mod notify;
 pub mod open_data;
 mod rate;
+pub mod registry;
 pub mod rsa_keys;
 pub mod secrets;
 mod state;
 pub mod wechat;
+pub mod wechat_pay;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use config::{PlatformConfig, sqlite_url};

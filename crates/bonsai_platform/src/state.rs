@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<PlatformConfig>,
+    /// Package zips of the registry (`config.store_url`).
+    pub store: crate::registry::BlobStore,
     /// The key openids and unionids are derived with. It is created once and
     /// stored in the database, so every instance (and every restart)
     /// derives the same ids; this is only a copy of an immutable row.
@@ -29,9 +31,11 @@ impl AppState {
     ) -> Result<AppState, PlatformError> {
         let db = Db::connect(&config.database_url, config.max_connections).await?;
         let identity_key = load_identity_key(&db, clock.now_millis()).await?;
+        let store = crate::registry::BlobStore::from_url(&config.store_url)?;
         Ok(AppState {
             db,
             clock,
+            store,
             config: Arc::new(config),
             identity_key: identity_key.into(),
         })

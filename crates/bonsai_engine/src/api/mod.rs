@@ -286,12 +286,17 @@ pub(crate) fn defer(
     (serde_json::json!({ "waitingFor": id }), sender)
 }
 
-/// Methods of the objects js/host.js builds (`FileSystemManager.readFile`):
+/// Methods of the objects js/host.js builds (`FileSystemManager.readFile`,
+/// `UpdateManager.check`):
 /// called and checked against the grant like registry APIs, but not `wx`
 /// names themselves, so neither `wx` nor the coverage lists them.
 fn object_methods() -> &'static [ApiSpec] {
     static METHODS: std::sync::OnceLock<Vec<ApiSpec>> = std::sync::OnceLock::new();
-    METHODS.get_or_init(fs::methods)
+    METHODS.get_or_init(|| {
+        let mut methods = fs::methods();
+        methods.extend(platform::update_manager_methods());
+        methods
+    })
 }
 
 pub(crate) fn spec(name: &str) -> Option<&'static ApiSpec> {

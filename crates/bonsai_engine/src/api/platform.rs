@@ -28,6 +28,15 @@ pub enum PlatformRequest {
     /// `wx.getUserProfile`: answered with `userInfo`, `rawData`,
     /// `signature`, `encryptedData`, `iv`.
     GetUserProfile { desc: String, lang: String },
+    /// The update manager's check at launch: answered with `{"hasUpdate": …}`
+    /// (a newer released version for this user, gray release included).
+    CheckForUpdate,
+    /// Fetch the version the check found: answered with `{}` once it is
+    /// ready to apply, an error when the download failed.
+    DownloadUpdate,
+    /// `UpdateManager.applyUpdate()`: the app asks to restart on the
+    /// downloaded version; the host decides when (answered with `{}`).
+    ApplyUpdate,
 }
 
 /// The platform as an app instance sees it. Answers may come later and from
@@ -43,7 +52,7 @@ fn ask(state: &mut HostState, api: &str, request: PlatformRequest) -> ApiResult 
             "not supported: {api} needs a platform server and this host has none (start `bonsai serve` or configure one)"
         ));
     };
-    let app_id = crate::storage_key(&state.app);
+    let app_id = crate::app_key(&state.app);
     let (waiting, sender) = defer(state, |_, result| result);
     client.request(&app_id, request, sender);
     Ok(waiting)
@@ -114,9 +123,9 @@ struct SubscribeOptions {
 
 fn request_subscribe_message(state: &mut HostState, args: Value) -> ApiResult {
     let SubscribeOptions { tmpl_ids } = options(args)?;
-    // WeChat's limits: one to three templates per request.
-    if tmpl_ids.is_empty() || tmpl_ids.len() > 3 {
-        return Err("parameter error: tmplIds should have 1 to 3 items".to_owned());
+    // WeChat's limits: one to five templates per request.
+    if tmpl_ids.is_empty() || tmpl_ids.len() > 5 {
+        return Err("parameter error: tmplIds should have 1 to 5 items".to_owned());
     }
     ask(
         state,
@@ -149,6 +158,42 @@ fn get_user_profile(state: &mut HostState, args: Value) -> ApiResult {
         "getUserProfile",
         PlatformRequest::GetUserProfile { desc, lang },
     )
+}
+
+/// Without a platform the app runs from a project directory, which is the
+/// newest version there is: no update, and that is the true answer.
+fn check_for_update(state: &mut HostState, args: Value) -> ApiResult {
+    let _: Value = options(args)?;
+    if state.platform.is_none() {
+        return Ok(serde_json::json!({ "hasUpdate": false }));
+    }
+    ask(state, "UpdateManager.check", PlatformRequest::CheckForUpdate)
+}
+
+fn download_update(state: &mut HostState, args: Value) -> ApiResult {
+    let _: Value = options(args)?;
+    ask(state, "UpdateManager.download", PlatformRequest::DownloadUpdate)
+}
+
+fn apply_update(state: &mut HostState, args: Value) -> ApiResult {
+    let _: Value = options(args)?;
+    ask(state, "UpdateManager.applyUpdate", PlatformRequest::ApplyUpdate)
+}
+
+/// The update manager's steps, which js/host.js's `wx.getUpdateManager()`
+/// object drives (not `wx` names).
+pub(super) fn update_manager_methods() -> Vec<ApiSpec> {
+    let method = |name, handler| ApiSpec {
+        name,
+        kind: ApiKind::Async,
+        capability: Capability::Platform,
+        handler,
+    };
+    vec![
+        method("UpdateManager.check", check_for_update),
+        method("UpdateManager.download", download_update),
+        method("UpdateManager.applyUpdate", apply_update),
+    ]
 }
 
 pub(super) fn apis() -> Vec<ApiSpec> {

@@ -163,7 +163,7 @@ fn get_privacy_setting(state: &mut HostState, _: Value) -> ApiResult {
     let agreed = state.scopes.get(PRIVACY) == Some(&true);
     Ok(json!({
         "needAuthorization": !agreed,
-        "privacyContractName": format!("《{}小程序隐私保护指引》", crate::storage_key(&state.app)),
+        "privacyContractName": format!("《{}小程序隐私保护指引》", crate::app_key(&state.app)),
     }))
 }
 

@@ -1,0 +1,420 @@
+//! `bonsai platform …` as an operator runs it: the built binary on a
+//! temporary data directory (SQLite and a package directory beside it),
+//! from creating an app to releasing our example shop, and uploads killed
+//! with SIGKILL that must leave no half version behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A data directory of its own, and the `bonsai` command that uses it.
+struct Platform {
+    data: tempfile::TempDir,
+}
+
+impl Platform {
+    fn new() -> Platform {
+        Platform {
+            data: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bonsai"));
+        command
+            .arg("platform")
+            .args(args)
+            .env("BONSAI_DATA_DIR", self.data.path())
+            .env_remove("BONSAI_DATABASE_URL")
+            .env_remove("BONSAI_STORE_URL")
+            .env_remove("BONSAI_TEST_PAUSE_AFTER_BLOB")
+            .env("USER", "tester");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("bonsai runs")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "bonsai platform {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+
+    /// Runs a command with `--json` that must succeed; its JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let text = self.ok(&args);
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    }
+
+    fn packages(&self) -> PathBuf {
+        self.data.path().join("packages/sha256")
+    }
+
+    fn versions(&self, appid: &str) -> Vec<Value> {
+        self.json(&["version", "list", appid])["versions"]
+            .as_array()
+            .expect("versions")
+            .clone()
+    }
+}
+
+fn shop() -> String {
+    repo().join("examples/shop").display().to_string()
+}
+
+#[test]
+fn the_shop_goes_from_upload_to_release() {
+    let platform = Platform::new();
+    let app = platform.json(&["app", "create", "--appid", "wxshop", "--name", "Shop"]);
+    assert_eq!(app["appid"], "wxshop");
+    assert_eq!(app["secret"].as_str().map(str::len), Some(32));
+    let user = platform.json(&["user", "create", "--id", "alice", "--phone", "13800138000"]);
+    assert_eq!(user["phone"]["number"], "13800138000");
+
+    // A directory is zipped in memory; --json goes anywhere on the line.
+    let uploaded = platform.json(&[
+        "version",
+        "upload",
+        "wxshop",
+        &shop(),
+        "--version",
+        "1.0.0",
+        "--description",
+        "First release",
+    ]);
+    assert_eq!(uploaded["state"], "develop");
+    assert_eq!(uploaded["created_by"], "tester");
+    let sha = uploaded["sha256"].as_str().expect("sha256").to_owned();
+    assert_eq!(sha.len(), 64);
+    assert!(
+        platform.packages().join(format!("{sha}.zip")).is_file(),
+        "the package is stored beside platform.db"
+    );
+    assert!(platform.data.path().join("platform.db").is_file());
+
+    let out = platform.ok(&["version", "submit", "wxshop", "1.0.0"]);
+    assert_eq!(out, "wxshop 1.0.0: auditing\n");
+    let out = platform.ok(&["version", "approve", "wxshop", "1.0.0", "--by", "reviewer"]);
+    assert_eq!(out, "wxshop 1.0.0: approved\n");
+    let out = platform.ok(&["version", "release", "wxshop", "1.0.0"]);
+    assert_eq!(out, "wxshop: everyone gets 1.0.0\n");
+
+    let list = platform.json(&["version", "list", "wxshop"]);
+    assert_eq!(list["release"]["release_version"], "1.0.0");
+    assert_eq!(list["versions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["versions"][0]["version"], "1.0.0");
+    assert_eq!(list["versions"][0]["state"], "released");
+    assert_eq!(list["versions"][0]["description"], "First release");
+    let human = platform.ok(&["version", "list", "wxshop"]);
+    assert!(human.starts_with("VERSION"), "{human}");
+    assert!(human.contains("1.0.0    released"), "{human}");
+    assert!(human.ends_with("wxshop: everyone gets 1.0.0\n"), "{human}");
+
+    let resolved = platform.json(&["version", "resolve", "wxshop", "--user", "alice"]);
+    assert_eq!(resolved["version"], "1.0.0");
+    assert_eq!(resolved["sha256"], sha.as_str());
+
+    // The same directory zips to the same bytes.
+    let again = platform.json(&["version", "upload", "wxshop", &shop(), "--version", "1.0.1"]);
+    assert_eq!(again["sha256"], sha.as_str());
+
+    let output = platform.data.path().join("out.zip");
+    let written = platform.json(&[
+        "version",
+        "download",
+        "wxshop",
+        "1.0.0",
+        "-o",
+        &output.display().to_string(),
+    ]);
+    assert_eq!(written["sha256"], sha.as_str());
+    let bytes = std::fs::read(&output).expect("downloaded");
+    assert_eq!(written["size"], bytes.len());
+
+    let log = platform.ok(&["version", "log", "wxshop"]);
+    let actions: Vec<&str> = log
+        .lines()
+        .map(|l| l.split(' ').nth(3).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        actions,
+        ["upload", "submit", "approve", "release", "upload"],
+        "{log}"
+    );
+    assert!(log.contains("approve 1.0.0 by reviewer"), "{log}");
+
+    // A gray release and a rollback.
+    platform.ok(&["version", "submit", "wxshop", "1.0.1"]);
+    platform.ok(&["version", "approve", "wxshop", "1.0.1"]);
+    let out = platform.ok(&["version", "release", "wxshop", "1.0.1", "--gray", "30"]);
+    assert_eq!(
+        out,
+        "wxshop: 1.0.1 goes to 30% of users; everyone else gets 1.0.0\n"
+    );
+    let out = platform.ok(&["version", "release", "wxshop", "1.0.1", "--gray", "100"]);
+    assert_eq!(out, "wxshop: everyone gets 1.0.1\n");
+    let out = platform.ok(&["version", "rollback", "wxshop"]);
+    assert_eq!(out, "wxshop: everyone gets 1.0.0\n");
+}
+
+#[test]
+fn errors_are_one_line_and_exit_1() {
+    let platform = Platform::new();
+    platform.ok(&["app", "create", "--appid", "wxshop"]);
+
+    let out = platform.run(&["version", "release", "wxshop", "9.9.9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: version `9.9.9` of app `wxshop` does not exist\n"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = platform.run(&["version", "list", "wxnobody", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let body: Value = serde_json::from_slice(&out.stdout).expect("JSON error");
+    assert_eq!(body["error"]["code"], "app_not_found");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: app `wxnobody` does not exist\n"
+    );
+
+    // The loader's diagnostics, with positions.
+    let missing_page = repo().join("tests/fixtures/check/missing-page");
+    let missing_page = missing_page.display().to_string();
+    let args = [
+        "version",
+        "upload",
+        "wxshop",
+        missing_page.as_str(),
+        "--version",
+        "1.0.0",
+    ];
+    let out = platform.run(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .starts_with("app.json:4:5: error[package::missing-page]: page `pages/detail/detail`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("\nerror: the package is invalid: app.json:4:5: error[package::missing-page]: page `pages/detail/detail` is missing pages/detail/detail.js and pages/detail/detail.wxml\n"),
+        "{stderr}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let out = platform.run(&json_args);
+    assert_eq!(out.status.code(), Some(1));
+    let body: Value = serde_json::from_slice(&out.stdout).expect("JSON error");
+    assert_eq!(body["error"]["code"], "invalid_package");
+    assert_eq!(body["error"]["diagnostics"][0]["location"], "app.json:4:5");
+    assert!(platform.versions("wxshop").is_empty());
+
+    let out = platform.run(&["version", "release", "wxshop", "1.0.0", "--gray", "0"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses bad usage");
+    let out = platform.run(&[
+        "version",
+        "upload",
+        "wxshop",
+        "/does/not/exist",
+        "--version",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: reading /does/not/exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Waits for a file to appear, or for the child to end.
+fn wait_for(path: &Path, child: &mut std::process::Child, within: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if path.exists() {
+            return true;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the upload ended ({status}) before storing its blob");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn an_upload_killed_after_its_blob_leaves_no_version() {
+    let platform = Platform::new();
+    platform.ok(&["app", "create", "--appid", "wxshop"]);
+    let marker = platform.data.path().join("blob-stored");
+    let mut child = platform
+        .command(&["version", "upload", "wxshop", &shop(), "--version", "1.0.0"])
+        .env("BONSAI_TEST_PAUSE_AFTER_BLOB", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let paused = wait_for(&marker, &mut child, Duration::from_secs(120));
+    // SIGKILL: no destructor, no rollback, nothing.
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(paused, "the upload never stored its blob");
+
+    // The blob is there (an orphan), the version is not.
+    let blobs: Vec<_> = std::fs::read_dir(platform.packages())
+        .expect("packages")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".zip"))
+        .collect();
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert!(platform.versions("wxshop").is_empty());
+
+    // The same upload again works, reusing the blob.
+    let uploaded = platform.json(&["version", "upload", "wxshop", &shop(), "--version", "1.0.0"]);
+    assert_eq!(
+        format!("{}.zip", uploaded["sha256"].as_str().unwrap_or_default()),
+        blobs[0]
+    );
+    let versions = platform.versions("wxshop");
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0]["state"], "develop");
+}
+
+/// A project of about 5.4 MB that doesn't compress: three packages, each
+/// with an image just under WeChat's 2 MB.
+fn big_project(dir: &Path) {
+    let write = |path: &str, content: &[u8]| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    };
+    write(
+        "app.json",
+        br#"{
+  "pages": ["pages/index/index"],
+  "subpackages": [
+    { "root": "suba", "pages": ["pages/a"] },
+    { "root": "subb", "pages": ["pages/b"] }
+  ]
+}"#,
+    );
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut noise = |len: usize| {
+        let mut bytes = Vec::with_capacity(len + 8);
+        while bytes.len() < len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            bytes.extend_from_slice(&seed.to_le_bytes());
+        }
+        bytes.truncate(len);
+        bytes
+    };
+    for (page, image) in [
+        ("pages/index/index", "images/big.png"),
+        ("suba/pages/a", "suba/big.png"),
+        ("subb/pages/b", "subb/big.png"),
+    ] {
+        write(&format!("{page}.js"), b"Page({});");
+        write(&format!("{page}.wxml"), b"<view>big</view>");
+        write(&format!("{page}.json"), b"{}");
+        write(image, &noise(1_800_000));
+    }
+}
+
+#[test]
+fn uploads_killed_at_any_moment_leave_whole_versions_or_none() {
+    let platform = Platform::new();
+    platform.ok(&["app", "create", "--appid", "wxbig"]);
+    let project = platform.data.path().join("big");
+    big_project(&project);
+    let project = project.display().to_string();
+
+    let mut killed = 0;
+    let mut finished = None;
+    for (attempt, delay_ms) in [
+        0u64, 5, 10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280, 2000, 4000,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let version = format!("1.0.{attempt}");
+        let mut child = platform
+            .command(&[
+                "version",
+                "upload",
+                "wxbig",
+                &project,
+                "--version",
+                &version,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let done = matches!(child.try_wait(), Ok(Some(status)) if status.success());
+        if !done {
+            child.kill().expect("kill");
+            killed += 1;
+        }
+        child.wait().expect("wait");
+
+        // Whatever the moment, a version is whole (its package downloads
+        // with the right hash) or absent, and the database still works.
+        for listed in platform.versions("wxbig") {
+            let name = listed["version"].as_str().expect("version");
+            let output = platform.data.path().join("check.zip");
+            let written = platform.json(&[
+                "version",
+                "download",
+                "wxbig",
+                name,
+                "-o",
+                &output.display().to_string(),
+            ]);
+            assert_eq!(written["sha256"], listed["sha256"]);
+            assert_eq!(written["size"], listed["size"]);
+        }
+        let present = platform
+            .versions("wxbig")
+            .iter()
+            .any(|v| v["version"] == version.as_str());
+        if done {
+            assert!(present, "{version} finished without a version");
+            finished = Some(attempt);
+            break;
+        }
+        if !present {
+            // What was killed can be uploaded again.
+            platform.ok(&[
+                "version",
+                "upload",
+                "wxbig",
+                &project,
+                "--version",
+                &version,
+            ]);
+        }
+    }
+    assert!(killed > 0, "no upload was killed");
+    assert!(finished.is_some(), "no upload finished within 4 s");
+}
