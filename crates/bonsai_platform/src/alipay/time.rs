@@ -2,58 +2,10 @@
 //! (UTC+8 all year), both in what it sends (`gmt_payment`, `notify_time`)
 //! and in what it reads (`timestamp`).
 
-const BEIJING_OFFSET_MS: i64 = 8 * 3600 * 1000;
-const DAY_MS: i64 = 86_400_000;
+use crate::beijing_time::{self, DAY_MS, OFFSET_MS as BEIJING_OFFSET_MS, days_from_civil};
 
-/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
-/// civil_from_days).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Days since 1970-01-01 of a civil date (days_from_civil).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-struct Civil {
-    year: i64,
-    month: i64,
-    day: i64,
-    hour: i64,
-    minute: i64,
-    second: i64,
-    millis: i64,
-}
-
-fn beijing(millis: i64) -> Civil {
-    let local = millis + BEIJING_OFFSET_MS;
-    let (year, month, day) = civil_from_days(local.div_euclid(DAY_MS));
-    let rem = local.rem_euclid(DAY_MS);
-    Civil {
-        year,
-        month,
-        day,
-        hour: rem / 3_600_000,
-        minute: rem % 3_600_000 / 60_000,
-        second: rem % 60_000 / 1000,
-        millis: rem % 1000,
-    }
+fn beijing(millis: i64) -> beijing_time::Civil {
+    beijing_time::of_millis(millis)
 }
 
 /// `2024-05-01 15:01:02`.
@@ -108,14 +60,7 @@ pub(crate) fn parse(text: &str) -> Option<i64> {
     if date.next().is_some() || time.next().is_some() {
         return None;
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
+    let month_days = beijing_time::days_in_month(year, month)?;
     if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }

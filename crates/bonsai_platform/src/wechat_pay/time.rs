@@ -1,34 +1,13 @@
 //! Times as WeChat Pay writes them: RFC 3339 in Beijing time
 //! (`2018-06-08T10:34:56+08:00`), and the date digits its ids start with.
-//! Hand-written (a few lines of civil-calendar arithmetic) rather than a
-//! date crate, because these two shapes are all the platform needs.
+//! The calendar arithmetic is shared with Alipay's (`crate::beijing_time`).
 
-/// Beijing is UTC+8 all year (no daylight saving).
-const BEIJING_OFFSET_SECS: i64 = 8 * 3600;
+use crate::beijing_time::{self, days_from_civil, days_in_month};
+
 const DAY_SECS: i64 = 86_400;
 
-/// Broken-down Beijing time of a Unix millisecond.
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: i64,
-    minute: i64,
-    second: i64,
-}
-
-fn beijing(millis: i64) -> Civil {
-    let secs = millis.div_euclid(1000) + BEIJING_OFFSET_SECS;
-    let (year, month, day) = civil_from_days(secs.div_euclid(DAY_SECS));
-    let rem = secs.rem_euclid(DAY_SECS);
-    Civil {
-        year,
-        month,
-        day,
-        hour: rem / 3600,
-        minute: rem % 3600 / 60,
-        second: rem % 60,
-    }
+fn beijing(millis: i64) -> beijing_time::Civil {
+    beijing_time::of_millis(millis)
 }
 
 /// `2018-06-08T10:34:56+08:00`.
@@ -78,7 +57,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
     if !(1..=12).contains(&month)
         || day < 1
-        || day > days_in_month(year, month)
+        || day > days_in_month(year, month)?
         || hour > 23
         || minute > 59
         || second > 60
@@ -120,49 +99,9 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
             sign * (hours * 3600 + minutes * 60)
         }
     };
-    let days = days_from_civil(year, month as u32, day as u32);
+    let days = days_from_civil(year, month, day);
     let secs = days * DAY_SECS + hour * 3600 + minute * 60 + second - offset_secs;
     Some(secs * 1000 + millis)
-}
-
-fn is_leap(year: i64) -> bool {
-    (year.rem_euclid(4) == 0 && year.rem_euclid(100) != 0) || year.rem_euclid(400) == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 → (year, month, day): Howard Hinnant's
-/// `civil_from_days`, exact over the whole proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as u32, day as u32)
-}
-
-/// The inverse of [`civil_from_days`].
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
