@@ -600,6 +600,9 @@ pub async fn issue_phone_code(
 pub(crate) struct SpentCode {
     pub user_id: String,
     pub session_key: Option<String>,
+    /// The user's risk flag, read in the same statement (jscode2session's
+    /// hot path needs nothing else of the user).
+    pub user_high_risk: bool,
 }
 
 /// Spends a code of `purpose` for `appid` if it is unspent and unexpired.
@@ -613,7 +616,8 @@ pub(crate) async fn spend_code(
     let row = sqlx::query(
         "UPDATE auth_codes SET used_at = $1
          WHERE code = $2 AND appid = $3 AND purpose = $4 AND used_at IS NULL AND expires_at > $1
-         RETURNING user_id, session_key",
+         RETURNING user_id, session_key,
+                   (SELECT high_risk FROM users WHERE users.id = auth_codes.user_id) AS high_risk",
     )
     .bind(state.now())
     .bind(code)
@@ -625,6 +629,7 @@ pub(crate) async fn spend_code(
         Some(row) => Ok(Some(SpentCode {
             user_id: row.try_get("user_id")?,
             session_key: row.try_get("session_key")?,
+            user_high_risk: row.try_get::<i64, _>("high_risk")? != 0,
         })),
         None => Ok(None),
     }

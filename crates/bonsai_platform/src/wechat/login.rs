@@ -47,13 +47,12 @@ pub async fn code2session(
     let Some(spent) = identity::spend_code(state, appid, js_code, CodePurpose::Login).await? else {
         return Err(INVALID_CODE.into());
     };
-    let user = identity::get_user(state, &spent.user_id).await?;
-    if user.high_risk {
+    if spent.user_high_risk {
         return Err(CODE_BLOCKED.into());
     }
     // Ids cannot contain `:` (see identity::check_id), so buckets cannot
     // collide; NUL would be safer still but Postgres TEXT refuses it.
-    let bucket = format!("jscode2session:{appid}:{}", user.id);
+    let bucket = format!("jscode2session:{appid}:{}", spent.user_id);
     if rate::hit(&state.db, &bucket, 60_000, state.now()).await? > LOGIN_LIMIT_PER_MINUTE {
         return Err(MINUTE_QUOTA.into());
     }
@@ -62,9 +61,9 @@ pub async fn code2session(
         return Err(INVALID_CODE.into());
     };
     Ok(Code2Session {
-        openid: identity::openid_of(state, appid, &user.id),
+        openid: identity::openid_of(state, appid, &spent.user_id),
         session_key,
-        unionid: identity::unionid_of(state, &app, &user.id),
+        unionid: identity::unionid_of(state, &app, &spent.user_id),
     })
 }
 
