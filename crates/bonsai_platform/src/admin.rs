@@ -151,7 +151,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for AdminPa
 
 /// Lets a request through only with the admin token. An empty configured
 /// token lets nothing through rather than matching an empty header.
-pub(crate) async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let expected = state.config.admin_token.as_bytes();
     let given = req
         .headers()

@@ -27,7 +27,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::alipay::router())
         .merge(crate::wechat_pay::http::router(state.clone()))
         .nest("/admin", admin::router(state.clone()))
-        .nest("/registry", crate::registry::http::client_router(state.clone()))
+        .nest(
+            "/registry",
+            crate::registry::http::client_router(state.clone()),
+        )
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
