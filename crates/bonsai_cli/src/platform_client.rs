@@ -8,14 +8,15 @@
 //! person makes at the cashier and on the subscribe prompt come from
 //! `--pay` and `--subscribe` (headless defaults: pay, accept).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use bonsai_engine::api::AnswerSender;
 use bonsai_engine::api::platform::{PlatformClient, PlatformRequest};
 use bonsai_platform::identity::{self, NewApp, NewUser};
-use bonsai_platform::{messages, wechat_pay};
+use bonsai_platform::registry::{self, ReleasedVersion};
 use bonsai_platform::{AppState, PlatformConfig, PlatformError, SystemClock};
+use bonsai_platform::{messages, wechat_pay};
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
@@ -42,6 +43,43 @@ pub struct EmbeddedPlatform {
     user: String,
     pay: PayChoice,
     subscribe: SubscribeChoice,
+    updates: Arc<Mutex<Updates>>,
+}
+
+/// The registry versions this run knows of: the one it runs (none for a
+/// project directory, which is always the newest) and the one the update
+/// manager found, downloaded and applied.
+#[derive(Debug, Default)]
+struct Updates {
+    running: Option<String>,
+    found: Option<ReleasedVersion>,
+    downloaded: bool,
+    applied: Option<String>,
+    next_launch: Option<LocalVersion>,
+}
+
+/// A version kept on the device between launches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocalVersion {
+    pub version: String,
+    pub sha256: String,
+}
+
+impl LocalVersion {
+    fn of(release: &ReleasedVersion) -> LocalVersion {
+        LocalVersion {
+            version: release.version.clone(),
+            sha256: release.sha256.clone(),
+        }
+    }
+
+    fn release(&self) -> ReleasedVersion {
+        ReleasedVersion {
+            version: self.version.clone(),
+            sha256: self.sha256.clone(),
+            size: 0,
+        }
+    }
 }
 
 // The state holds credentials (the admin token); show only what identifies the run.
@@ -58,6 +96,8 @@ impl std::fmt::Debug for EmbeddedPlatform {
 /// How a run's platform is set up.
 pub struct EmbeddedOptions<'a> {
     pub database_url: String,
+    /// Where the registry's packages are (see `crate::platform::store_url`).
+    pub store_url: String,
     pub user: &'a str,
     pub pay: PayChoice,
     pub subscribe: SubscribeChoice,
@@ -77,6 +117,7 @@ impl EmbeddedPlatform {
         // One connection: an in-memory SQLite database exists per connection.
         let mut config = PlatformConfig::new(options.database_url, String::new());
         config.max_connections = 1;
+        config.store_url = options.store_url;
         let state = runtime
             .block_on(AppState::connect(config, Arc::new(SystemClock)))
             .with_context(|| format!("opening the platform database {shown_url}"))?;
@@ -87,8 +128,64 @@ impl EmbeddedPlatform {
             user: options.user.to_owned(),
             pay: options.pay,
             subscribe: options.subscribe,
+            updates: Arc::default(),
         })
     }
+
+    /// The package to launch for this run's user, as the super app picks
+    /// it at a cold start: the version kept locally from an earlier launch
+    /// (`local`, when given and still in the store), else the one the
+    /// registry releases to the user (gray release honoured). Checked
+    /// against its sha256. The update manager then compares the registry's
+    /// release with it, and a downloaded update becomes the local version
+    /// for the next launch, as in WeChat.
+    pub fn released_package(
+        &self,
+        appid: &str,
+        local: Option<LocalVersion>,
+    ) -> anyhow::Result<(String, Vec<u8>)> {
+        let (release, bytes) = self.runtime.block_on(async {
+            if let Some(local) = &local
+                && let Ok(bytes) = registry::fetch_package(&self.state, &local.sha256).await
+            {
+                return anyhow::Ok((local.release(), bytes));
+            }
+            let release = registry::resolve_release(&self.state, appid, &self.user)
+                .await?
+                .with_context(|| {
+                    format!("{appid} has no version released to user {}", self.user)
+                })?;
+            let bytes = registry::fetch_package(&self.state, &release.sha256).await?;
+            anyhow::Ok((release, bytes))
+        })?;
+        let version = release.version.clone();
+        let mut updates = self.lock_updates();
+        updates.running = Some(release.version.clone());
+        updates.next_launch = Some(LocalVersion::of(&release));
+        drop(updates);
+        Ok((version, bytes.to_vec()))
+    }
+
+    /// What the next cold start should launch: the version run now, or the
+    /// update this run downloaded.
+    pub fn next_launch(&self) -> Option<LocalVersion> {
+        self.lock_updates().next_launch.clone()
+    }
+
+    /// The version `UpdateManager.applyUpdate()` asked to restart on.
+    pub fn applied_update(&self) -> Option<String> {
+        self.lock_updates().applied.clone()
+    }
+
+    fn lock_updates(&self) -> std::sync::MutexGuard<'_, Updates> {
+        lock(&self.updates)
+    }
+}
+
+fn lock(updates: &Mutex<Updates>) -> std::sync::MutexGuard<'_, Updates> {
+    updates
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn ensure_registered(
@@ -142,15 +239,20 @@ impl PlatformClient for EmbeddedPlatform {
         let app_id = app_id.to_owned();
         let user = self.user.clone();
         let (pay, subscribe) = (self.pay, self.subscribe);
+        let updates = self.updates.clone();
         self.runtime.spawn(async move {
             let call = Call {
                 state: &state,
                 app_id: &app_id,
                 user: &user,
+                updates: &updates,
             };
             match call.answer(request, pay, subscribe).await {
                 Ok(value) => answer.send(Ok(value)),
-                Err(Refusal { code: Some(code), reason }) => answer.fail_with_code(code, reason),
+                Err(Refusal {
+                    code: Some(code),
+                    reason,
+                }) => answer.fail_with_code(code, reason),
                 Err(Refusal { code: None, reason }) => answer.send(Err(reason)),
             }
         });
@@ -178,6 +280,7 @@ struct Call<'a> {
     state: &'a AppState,
     app_id: &'a str,
     user: &'a str,
+    updates: &'a Mutex<Updates>,
 }
 
 impl Call<'_> {
@@ -228,9 +331,42 @@ impl Call<'_> {
                     Err(err) => Err(err.into()),
                 }
             }
-            PlatformRequest::CheckForUpdate
-            | PlatformRequest::DownloadUpdate
-            | PlatformRequest::ApplyUpdate => Err("not supported yet".into()),
+            PlatformRequest::CheckForUpdate => {
+                let Some(running) = lock(self.updates).running.clone() else {
+                    // A project directory is the newest version there is.
+                    return Ok(json!({ "hasUpdate": false }));
+                };
+                let check = registry::check_update(state, app_id, user, Some(&running)).await?;
+                let found = if check.has_update {
+                    registry::resolve_release(state, app_id, user).await?
+                } else {
+                    None
+                };
+                let has_update = found.is_some();
+                lock(self.updates).found = found;
+                Ok(json!({ "hasUpdate": has_update }))
+            }
+            PlatformRequest::DownloadUpdate => {
+                let found = lock(self.updates).found.clone();
+                let Some(found) = found else {
+                    return Err("no update to download".into());
+                };
+                registry::fetch_package(state, &found.sha256).await?;
+                let mut updates = lock(self.updates);
+                updates.downloaded = true;
+                updates.next_launch = Some(LocalVersion::of(&found));
+                Ok(json!({}))
+            }
+            PlatformRequest::ApplyUpdate => {
+                let mut updates = lock(self.updates);
+                match (&updates.found, updates.downloaded) {
+                    (Some(found), true) => {
+                        updates.applied = Some(found.version.clone());
+                        Ok(json!({}))
+                    }
+                    _ => Err("update is not ready".into()),
+                }
+            }
         }
     }
 }

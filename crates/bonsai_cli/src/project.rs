@@ -51,24 +51,35 @@ pub fn read_input(path: &Path) -> Result<PackageFiles, Diagnostic> {
 
 /// Reads, loads and compiles. Never fails: problems are diagnostics.
 pub fn load_and_compile(path: &Path, components: bool) -> LoadedProject {
-    let project_files = match read_input(path) {
-        Ok(files) => files,
-        Err(d) => {
-            return LoadedProject {
-                project_files: PackageFiles::new(),
-                manifest: None,
-                compiled: None,
-                diagnostics: vec![d],
-            };
-        }
-    };
-    let options = LoadOptions {
-        mode: if components {
-            LoadMode::Components
-        } else {
-            LoadMode::App
+    match read_input(path) {
+        Ok(files) => compile_files(
+            files,
+            if components {
+                LoadMode::Components
+            } else {
+                LoadMode::App
+            },
+            components.then(|| library_name(path)).flatten(),
+        ),
+        Err(d) => LoadedProject {
+            project_files: PackageFiles::new(),
+            manifest: None,
+            compiled: None,
+            diagnostics: vec![d],
         },
-        library_name: components.then(|| library_name(path)).flatten(),
+    }
+}
+
+/// Loads and compiles files already read (a directory, or a package the
+/// platform's registry served).
+pub fn compile_files(
+    project_files: PackageFiles,
+    mode: LoadMode,
+    library_name: Option<String>,
+) -> LoadedProject {
+    let options = LoadOptions {
+        mode,
+        library_name,
         ..LoadOptions::default()
     };
     let (manifest, mut diagnostics) = bonsai_package::load(&project_files, &options);

@@ -77,6 +77,14 @@ pub struct PlatformArgs {
     /// What the user answers when the app calls wx.requestSubscribeMessage.
     #[arg(long, value_enum, default_value = "accept")]
     pub subscribe: SubscribeChoice,
+    /// The platform's package store [default: as `bonsai serve`'s].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// INPUT is an app id: run the version the platform's registry releases
+    /// to --user (gray release included), as the super app would; the app's
+    /// update manager then sees later releases.
+    #[arg(long, conflicts_with = "no_platform")]
+    pub released: bool,
     /// No platform: the platform APIs fail with "not supported".
     #[arg(long, conflicts_with_all = ["database_url"])]
     pub no_platform: bool,
@@ -94,7 +102,30 @@ struct RunReport {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
-    let project = load_and_compile(&args.input.input, false);
+    let (project, mut platform) = if args.platform.released {
+        let appid = args.input.input.to_string_lossy();
+        let embedded = open_platform(args, &appid)?;
+        let local = local_version_file(args, &appid, &args.platform.user);
+        let kept = local
+            .as_ref()
+            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let (version, zip) = embedded.released_package(&appid, kept)?;
+        eprintln!(
+            "running {appid} version {version}, as released to {}",
+            args.platform.user
+        );
+        let files = bonsai_package::input::read_zip(
+            std::io::Cursor::new(zip),
+            std::path::Path::new(&format!("{appid}@{version}.zip")),
+            bonsai_package::input::InputLimits::default(),
+        )
+        .map_err(|err| anyhow::anyhow!("the released package: {}", err.to_diagnostic()))?;
+        let project = crate::project::compile_files(files, bonsai_package::LoadMode::App, None);
+        (project, Some(embedded))
+    } else {
+        (load_and_compile(&args.input.input, false), None)
+    };
     let compile_errors: Vec<Diagnostic> = project
         .diagnostics
         .iter()
@@ -139,25 +170,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         }
         None => None,
     };
-    let platform = if args.platform.no_platform {
-        None
-    } else {
-        let database_url = match (&args.platform.database_url, args.no_persist) {
-            (None, true) => "sqlite::memory:".to_owned(),
-            (explicit, _) => crate::data_dir::platform_database_url(explicit.as_deref())?,
-        };
-        let appid = bonsai_engine::app_key(compiled);
-        let embedded = EmbeddedPlatform::open(
-            EmbeddedOptions {
-                database_url,
-                user: &args.platform.user,
-                pay: args.platform.pay,
-                subscribe: args.platform.subscribe,
-            },
-            &appid,
-        )?;
-        Some(Arc::new(embedded) as Arc<dyn bonsai_engine::api::platform::PlatformClient>)
-    };
+    if platform.is_none() && !args.platform.no_platform {
+        platform = Some(open_platform(args, &bonsai_engine::app_key(compiled))?);
+    }
+    let platform = platform.map(Arc::new);
     let options = EngineOptions {
         storage,
         file_system,
@@ -170,7 +186,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         device_provider,
         network: Some(Arc::new(crate::network::HttpNetwork)),
         sockets: Some(Arc::new(crate::socket::WebSockets)),
-        platform,
+        platform: platform
+            .clone()
+            .map(|p| p as Arc<dyn bonsai_engine::api::platform::PlatformClient>),
         ..EngineOptions::default()
     };
     let mut instance = AppInstance::new(Arc::new(compiled.clone()), &options)?;
@@ -191,6 +209,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
     let tree = instance.page_wxml(PrintOptions {
         attributes: args.attributes,
     });
+    if let Some(platform) = &platform {
+        if let Some(version) = platform.applied_update() {
+            eprintln!("the app applied an update: it restarts on version {version}");
+        }
+        if let (Some(next), Some(path)) = (
+            platform.next_launch(),
+            local_version_file(
+                args,
+                &args.input.input.to_string_lossy(),
+                &args.platform.user,
+            ),
+        ) && args.platform.released
+        {
+            write_local_version(&path, &next)?;
+        }
+    }
     let errors = instance.errors();
     let console = instance.console();
     let ok = errors.is_empty();
@@ -236,4 +270,54 @@ pub fn run(args: &RunArgs) -> anyhow::Result<bool> {
         );
     }
     Ok(ok)
+}
+
+/// The embedded platform for `appid`, on the database and store `bonsai
+/// serve` uses unless told otherwise.
+fn open_platform(args: &RunArgs, appid: &str) -> anyhow::Result<EmbeddedPlatform> {
+    let flags = &args.platform;
+    let database_url = match (&flags.database_url, args.no_persist) {
+        (None, true) => "sqlite::memory:".to_owned(),
+        (explicit, _) => crate::data_dir::platform_database_url(explicit.as_deref())?,
+    };
+    let store_url = match (&flags.store, args.no_persist) {
+        (None, true) => "memory://".to_owned(),
+        (explicit, _) => crate::platform::store_url(explicit.as_deref(), &database_url)?,
+    };
+    EmbeddedPlatform::open(
+        EmbeddedOptions {
+            database_url,
+            store_url,
+            user: &flags.user,
+            pay: flags.pay,
+            subscribe: flags.subscribe,
+        },
+        appid,
+    )
+}
+
+/// Where the version a user last launched (or downloaded) is kept between
+/// runs, per app and user: the device's local copy. None without
+/// persistence.
+fn local_version_file(args: &RunArgs, appid: &str, user: &str) -> Option<std::path::PathBuf> {
+    if args.no_persist {
+        return None;
+    }
+    let dir = crate::data_dir::user_data_dir()?
+        .join("launch")
+        .join(crate::data_dir::app_file_name(appid));
+    Some(dir.join(format!("{}.json", crate::data_dir::app_file_name(user))))
+}
+
+fn write_local_version(
+    path: &std::path::Path,
+    version: &crate::platform_client::LocalVersion,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, serde_json::to_vec(version)?)
+        .with_context(|| format!("writing {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("writing {}", path.display()))
 }

@@ -36,7 +36,13 @@ impl Drop for Server {
 
 fn start_serve(data_dir: &Path, database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bonsai"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("BONSAI_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("BONSAI_DATA_DIR", data_dir)
         .stderr(Stdio::piped())
@@ -50,7 +56,11 @@ fn start_serve(data_dir: &Path, database_url: &str) -> Server {
             .expect("bonsai serve prints its address")
             .expect("stderr is text");
         if let Some(rest) = line.strip_prefix("bonsai serve: ") {
-            break rest.split_whitespace().next().expect("an address").to_owned();
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_owned();
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
@@ -135,7 +145,8 @@ impl Merchant {
             .as_secs())
         .to_string();
         let nonce = "merchantnonce0123456789";
-        let message = wechat_pay::crypto::request_message("POST", path, &timestamp, nonce, body.as_bytes());
+        let message =
+            wechat_pay::crypto::request_message("POST", path, &timestamp, nonce, body.as_bytes());
         let signature = rsa_keys::sign(&self.private_key, &message);
         let authorization = format!(
             "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",signature=\"{signature}\",timestamp=\"{timestamp}\",serial_no=\"{}\"",
@@ -258,7 +269,9 @@ fn login_order_pay_and_notify_end_to_end() {
         &json!({ "name": "Bonsai shop", "appids": [APPID] }),
     );
     let (platform_serial, platform_key) = wechat_pay::read_certificate(
-        created["platform_certificate_pem"].as_str().expect("platform certificate"),
+        created["platform_certificate_pem"]
+            .as_str()
+            .expect("platform certificate"),
     )
     .expect("a certificate");
     let merchant = Arc::new(Merchant {
@@ -282,7 +295,10 @@ fn login_order_pay_and_notify_end_to_end() {
     );
     // Then pays (the same out_trade_no: the platform hands back the same order).
     let paid = run_checkout(&database_url, port, "pay");
-    assert!(paid.contains("<view id=\"login\">signed in</view>"), "{paid}");
+    assert!(
+        paid.contains("<view id=\"login\">signed in</view>"),
+        "{paid}"
+    );
     assert!(paid.contains("<view id=\"order\">placed</view>"), "{paid}");
     assert!(
         paid.contains("<view id=\"payment\">requestPayment:ok</view>"),
@@ -321,7 +337,9 @@ fn login_order_pay_and_notify_end_to_end() {
     let plain = wechat_pay::crypto::decrypt(
         &merchant.apiv3_key,
         resource["nonce"].as_str().expect("nonce"),
-        resource["associated_data"].as_str().expect("associated data"),
+        resource["associated_data"]
+            .as_str()
+            .expect("associated data"),
         resource["ciphertext"].as_str().expect("ciphertext"),
     )
     .expect("the resource decrypts with the APIv3 key");

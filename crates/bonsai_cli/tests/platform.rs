@@ -418,3 +418,100 @@ fn uploads_killed_at_any_moment_leave_whole_versions_or_none() {
     assert!(killed > 0, "no upload was killed");
     assert!(finished.is_some(), "no upload finished within 4 s");
 }
+
+/// The super app's side of updates: `bonsai run --released` launches what
+/// the registry releases to the user, keeps it as the local version, and on
+/// a later launch the app's update manager finds, downloads and applies the
+/// newer release, which the launch after that runs.
+#[test]
+fn a_released_app_updates_itself_on_the_next_launch() {
+    let platform = Platform::new();
+    let app = platform.data.path().join("app");
+    copy_dir(&repo().join("tests/fixtures/run/updates"), &app);
+    platform.json(&["app", "create", "--appid", "wxbonsaiupdates"]);
+    let publish = |version: &str| {
+        std::fs::write(
+            app.join("version.js"),
+            format!("module.exports = {{ VERSION: '{version}' }}\n"),
+        )
+        .expect("write version.js");
+        let app = app.display().to_string();
+        platform.json(&[
+            "version",
+            "upload",
+            "wxbonsaiupdates",
+            &app,
+            "--version",
+            version,
+        ]);
+        platform.ok(&["version", "submit", "wxbonsaiupdates", version]);
+        platform.ok(&["version", "approve", "wxbonsaiupdates", version]);
+        platform.ok(&["version", "release", "wxbonsaiupdates", version]);
+    };
+    let launch = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+            .args(["run", "--released", "wxbonsaiupdates", "--user", "alice"])
+            .env("BONSAI_DATA_DIR", platform.data.path())
+            .env_remove("BONSAI_DATABASE_URL")
+            .env_remove("BONSAI_STORE_URL")
+            .output()
+            .expect("bonsai runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+    };
+
+    publish("1.0.0");
+    let (stdout, stderr) = launch();
+    assert!(
+        stdout.contains("<view id=\"version\">1.0.0</view>"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("[app] hasUpdate false"), "{stderr}");
+
+    publish("1.1.0");
+    // The device still has 1.0.0: it launches that and updates.
+    let (stdout, stderr) = launch();
+    assert!(
+        stdout.contains("<view id=\"version\">1.0.0</view>"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("[app] hasUpdate true"), "{stderr}");
+    assert!(stderr.contains("[app] update ready"), "{stderr}");
+    assert!(
+        stderr.contains("the app applied an update: it restarts on version 1.1.0"),
+        "{stderr}"
+    );
+    let (stdout, stderr) = launch();
+    assert!(
+        stdout.contains("<view id=\"version\">1.1.0</view>"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("[app] hasUpdate false"), "{stderr}");
+
+    // A version the registry has not released to anyone cannot be run.
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["run", "--released", "wxnosuchapp00001", "--user", "alice"])
+        .env("BONSAI_DATA_DIR", platform.data.path())
+        .output()
+        .expect("bonsai runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no version released to user alice"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -36,7 +36,10 @@ pub enum PlatformError {
     TemplateExists(String),
     /// `wx.requestSubscribeMessage` failed: WeChat's errCode and errMsg.
     #[error("requestSubscribeMessage:fail {err_msg} (errCode {err_code})")]
-    SubscribeFailed { err_code: i64, err_msg: &'static str },
+    SubscribeFailed {
+        err_code: i64,
+        err_msg: &'static str,
+    },
     #[error("Alipay app `{0}` does not exist")]
     AlipayAppNotFound(String),
     #[error("Alipay app `{0}` already exists")]

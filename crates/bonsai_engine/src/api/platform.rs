@@ -167,17 +167,29 @@ fn check_for_update(state: &mut HostState, args: Value) -> ApiResult {
     if state.platform.is_none() {
         return Ok(serde_json::json!({ "hasUpdate": false }));
     }
-    ask(state, "UpdateManager.check", PlatformRequest::CheckForUpdate)
+    ask(
+        state,
+        "UpdateManager.check",
+        PlatformRequest::CheckForUpdate,
+    )
 }
 
 fn download_update(state: &mut HostState, args: Value) -> ApiResult {
     let _: Value = options(args)?;
-    ask(state, "UpdateManager.download", PlatformRequest::DownloadUpdate)
+    ask(
+        state,
+        "UpdateManager.download",
+        PlatformRequest::DownloadUpdate,
+    )
 }
 
 fn apply_update(state: &mut HostState, args: Value) -> ApiResult {
     let _: Value = options(args)?;
-    ask(state, "UpdateManager.applyUpdate", PlatformRequest::ApplyUpdate)
+    ask(
+        state,
+        "UpdateManager.applyUpdate",
+        PlatformRequest::ApplyUpdate,
+    )
 }
 
 /// The update manager's steps, which js/host.js's `wx.getUpdateManager()`

@@ -119,8 +119,9 @@ pub(crate) async fn new_key_and_certificate(
 pub fn read_certificate(pem: &str) -> Result<(String, RsaPublicKey), PlatformError> {
     use x509_cert::der::DecodePem as _;
     use x509_cert::der::referenced::OwnedToRef as _;
-    let certificate = x509_cert::Certificate::from_pem(pem.trim().as_bytes())
-        .map_err(|err| PlatformError::invalid("certificate", format!("not a PEM certificate: {err}")))?;
+    let certificate = x509_cert::Certificate::from_pem(pem.trim().as_bytes()).map_err(|err| {
+        PlatformError::invalid("certificate", format!("not a PEM certificate: {err}"))
+    })?;
     let serial = hex::encode_upper(certificate.tbs_certificate.serial_number.as_bytes());
     let key = RsaPublicKey::try_from(
         certificate
