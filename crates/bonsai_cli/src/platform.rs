@@ -53,6 +53,30 @@ enum PlatformCommand {
         #[command(subcommand)]
         command: VersionCommand,
     },
+    /// Payments the sandboxes took.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
+    /// Subscribe messages users received.
+    Messages {
+        #[command(subcommand)]
+        command: MessagesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCommand {
+    /// A WeChat Pay merchant's orders, newest first, with their refunds.
+    List { mchid: String },
+    /// An Alipay app's trades, newest first (its app_id, or the mini program's appid).
+    Alipay { app: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum MessagesCommand {
+    /// A user's inbox, newest first.
+    List { user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,9 +413,77 @@ async fn execute(args: &PlatformArgs) -> Result<bool, Failure> {
         PlatformCommand::App { command } => app(&state, json, command).await,
         PlatformCommand::User { command } => user(&state, json, command).await,
         PlatformCommand::Version { command } => version(&state, json, command).await,
+        PlatformCommand::Payments { command } => payments(&state, json, command).await,
+        PlatformCommand::Messages {
+            command: MessagesCommand::List { user },
+        } => {
+            let inbox = bonsai_platform::messages::inbox(&state, user).await?;
+            Ok(show(json, &inbox, |messages| {
+                messages
+                    .iter()
+                    .map(|m| {
+                        let items: Vec<String> = m
+                            .items
+                            .iter()
+                            .map(|i| format!("{}: {}", i.label, i.value))
+                            .collect();
+                        format!(
+                            "{}  {}  {}  {}",
+                            utc(m.sent_at),
+                            m.appid,
+                            m.title,
+                            items.join(", ")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }))
+        }
     };
     state.db.close().await;
     outcome
+}
+
+async fn payments(
+    state: &AppState,
+    json: bool,
+    command: &PaymentsCommand,
+) -> Result<bool, Failure> {
+    match command {
+        PaymentsCommand::List { mchid } => {
+            let payments = bonsai_platform::wechat_pay::orders::list_payments(state, mchid).await?;
+            Ok(show(json, &payments, |payments| {
+                payments
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}  {}  {} fen  {}",
+                            p["out_trade_no"].as_str().unwrap_or("-"),
+                            p["trade_state"].as_str().unwrap_or("-"),
+                            p["amount"]["total"],
+                            p["payer"]["openid"].as_str().unwrap_or("-"),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }))
+        }
+        PaymentsCommand::Alipay { app } => {
+            let trades = bonsai_platform::alipay::list_trades(state, app).await?;
+            Ok(show(json, &trades, |trades| {
+                trades
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}  {}  {}  ¥{}  {}",
+                            t.out_trade_no, t.trade_no, t.trade_status, t.total_amount, t.user
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }))
+        }
+    }
 }
 
 async fn app(state: &AppState, json: bool, command: &AppCommand) -> Result<bool, Failure> {

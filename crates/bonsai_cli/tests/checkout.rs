@@ -348,5 +348,21 @@ fn login_order_pay_and_notify_end_to_end() {
     assert_eq!(transaction["out_trade_no"], "checkout-0001");
     assert_eq!(transaction["amount"]["total"], 12800);
     assert_eq!(transaction["appid"], APPID);
+
+    // The operator sees the payment from the command line.
+    let listed = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["platform", "--database-url", &database_url, "--json"])
+        .args(["payments", "list", &merchant.mchid])
+        .env("BONSAI_DATA_DIR", dir.path())
+        .output()
+        .expect("bonsai runs");
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let payments: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(payments[0]["out_trade_no"], "checkout-0001");
+    assert_eq!(payments[0]["trade_state"], "SUCCESS");
     drop(server);
 }
