@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use bonsai_platform::admin::AdminError;
+use bonsai_platform::civil_time::utc;
 use bonsai_platform::identity::{self, NewApp, NewUser, Phone};
 use bonsai_platform::registry::{self, NewVersion, RegistryError};
 use bonsai_platform::{AppState, PlatformConfig, PlatformError, SystemClock};
@@ -827,37 +828,9 @@ fn size(bytes: i64) -> String {
 }
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
-fn utc(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_times() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(utc(1_700_000_000_000), "2023-11-14 22:13:20");
-        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00");
-    }
 
     #[test]
     fn packages_go_beside_the_sqlite_file() {

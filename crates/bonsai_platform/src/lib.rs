@@ -18,7 +18,7 @@
 
 pub mod admin;
 pub mod alipay;
-mod beijing_time;
+pub mod civil_time;
 pub mod clock;
 pub mod config;
 pub mod db;

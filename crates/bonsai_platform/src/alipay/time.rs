@@ -2,10 +2,10 @@
 //! (UTC+8 all year), both in what it sends (`gmt_payment`, `notify_time`)
 //! and in what it reads (`timestamp`).
 
-use crate::beijing_time::{self, DAY_MS, OFFSET_MS as BEIJING_OFFSET_MS, days_from_civil};
+use crate::civil_time::{self, DAY_MS, OFFSET_MS as BEIJING_OFFSET_MS, days_from_civil};
 
-fn beijing(millis: i64) -> beijing_time::Civil {
-    beijing_time::of_millis(millis)
+fn beijing(millis: i64) -> civil_time::Civil {
+    civil_time::of_millis(millis)
 }
 
 /// `2024-05-01 15:01:02`.
@@ -60,7 +60,7 @@ pub(crate) fn parse(text: &str) -> Option<i64> {
     if date.next().is_some() || time.next().is_some() {
         return None;
     }
-    let month_days = beijing_time::days_in_month(year, month)?;
+    let month_days = civil_time::days_in_month(year, month)?;
     if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }

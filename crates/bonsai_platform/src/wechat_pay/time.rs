@@ -1,13 +1,13 @@
 //! Times as WeChat Pay writes them: RFC 3339 in Beijing time
 //! (`2018-06-08T10:34:56+08:00`), and the date digits its ids start with.
-//! The calendar arithmetic is shared with Alipay's (`crate::beijing_time`).
+//! The calendar arithmetic is shared with Alipay's (`crate::civil_time`).
 
-use crate::beijing_time::{self, days_from_civil, days_in_month};
+use crate::civil_time::{self, days_from_civil, days_in_month};
 
 const DAY_SECS: i64 = 86_400;
 
-fn beijing(millis: i64) -> beijing_time::Civil {
-    beijing_time::of_millis(millis)
+fn beijing(millis: i64) -> civil_time::Civil {
+    civil_time::of_millis(millis)
 }
 
 /// `2018-06-08T10:34:56+08:00`.

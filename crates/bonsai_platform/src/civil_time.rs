@@ -1,13 +1,14 @@
-//! Beijing civil time, which both payment vendors write their times in:
-//! UTC+8 all year (no daylight saving). A few lines of proleptic Gregorian
-//! arithmetic (Howard Hinnant's `civil_from_days` / `days_from_civil`)
-//! rather than a date crate, because the vendors' fixed shapes are all the
-//! platform needs; `wechat_pay::time` and `alipay::time` format and parse them.
+//! Civil (calendar) time: Beijing time, which both payment vendors write
+//! their times in (UTC+8 all year, no daylight saving), and UTC for people.
+//! A few lines of proleptic Gregorian arithmetic (Howard Hinnant's
+//! `civil_from_days` / `days_from_civil`) rather than a date crate, because
+//! the vendors' fixed shapes are all the platform needs; `wechat_pay::time`
+//! and `alipay::time` format and parse them.
 
 pub(crate) const OFFSET_MS: i64 = 8 * 3600 * 1000;
 pub(crate) const DAY_MS: i64 = 86_400_000;
 
-/// Broken-down Beijing time of a Unix millisecond.
+/// Broken-down civil time of a Unix millisecond.
 pub(crate) struct Civil {
     pub year: i64,
     pub month: i64,
@@ -18,8 +19,21 @@ pub(crate) struct Civil {
     pub millis: i64,
 }
 
+/// Beijing time.
 pub(crate) fn of_millis(millis: i64) -> Civil {
-    let local = millis + OFFSET_MS;
+    civil(millis + OFFSET_MS)
+}
+
+/// `2023-11-14 22:13:20` (UTC), for logs and the command line.
+pub fn utc(millis: i64) -> String {
+    let t = civil(millis);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+fn civil(local: i64) -> Civil {
     let (year, month, day) = civil_from_days(local.div_euclid(DAY_MS));
     let rem = local.rem_euclid(DAY_MS);
     Civil {
@@ -68,4 +82,17 @@ pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_700_000_000_000), "2023-11-14 22:13:20");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00");
+        assert_eq!(utc(-1000), "1969-12-31 23:59:59");
+    }
 }
