@@ -294,16 +294,8 @@ fn is_date(date: &str) -> bool {
     ) else {
         return false;
     };
-    (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    crate::civil_time::days_in_month(i64::from(year), i64::from(month))
+        .is_some_and(|days| day >= 1 && i64::from(day) <= days)
 }
 
 fn is_clock_time(time: &str) -> bool {

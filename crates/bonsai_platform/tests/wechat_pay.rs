@@ -28,7 +28,6 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
-use x509_cert::der::referenced::OwnedToRef;
 
 const SECOND: Duration = Duration::from_secs(1);
 

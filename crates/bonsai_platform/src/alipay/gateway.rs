@@ -332,10 +332,10 @@ async fn gateway_handler(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| !v.to_ascii_lowercase().starts_with("multipart/"));
-    if let Ok(body) = &body {
-        if is_form {
-            merge_pairs(&mut params, body);
-        }
+    if let Ok(body) = &body
+        && is_form
+    {
+        merge_pairs(&mut params, body);
     }
     let body = call(&state, &params).await;
     ([(CONTENT_TYPE, "application/json;charset=utf-8")], body).into_response()

@@ -521,19 +521,13 @@ pub(crate) async fn refund(call: &Call<'_>) -> Result<Map<String, Value>, Gatewa
         ));
     }
 
-    let replay = |amount: i64, at: i64, trade: &TradeRow| {
-        if amount == amount_cents {
-            Ok((amount, at, trade.refunded_cents))
-        } else {
-            Err(GatewayError::business(
-                "ACQ.DISCORDANT_REPEAT_REQUEST",
-                "不一致的请求",
-            ))
-        }
-    };
+    // A repeated out_request_no must ask for the same amount.
+    let discordant = || GatewayError::business("ACQ.DISCORDANT_REPEAT_REQUEST", "不一致的请求");
     if let Some((amount, at)) = find_refund(call.state, &trade.trade_no, &out_request_no).await? {
-        let (amount, at, refunded) = replay(amount, at, &trade)?;
-        return refund_answer(call, &trade, refunded, amount, false, at).await;
+        if amount != amount_cents {
+            return Err(discordant());
+        }
+        return refund_answer(call, &trade, trade.refunded_cents, amount, false, at).await;
     }
     match trade.status_at(call.now) {
         TRADE_SUCCESS => {}
@@ -587,8 +581,10 @@ pub(crate) async fn refund(call: &Call<'_>) -> Result<Map<String, Value>, Gatewa
         let current = find_trade(call.state, &call.app.app_id, Some(&trade.trade_no), None)
             .await?
             .unwrap_or(trade);
-        let (amount, at, refunded) = replay(amount, at, &current)?;
-        return refund_answer(call, &current, refunded, amount, false, at).await;
+        if amount != amount_cents {
+            return Err(discordant());
+        }
+        return refund_answer(call, &current, current.refunded_cents, amount, false, at).await;
     }
     let updated = sqlx::query(&format!(
         "UPDATE alipay_trades SET
