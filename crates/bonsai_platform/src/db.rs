@@ -107,6 +107,11 @@ impl Db {
         let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
         let url = match backend {
             Backend::Sqlite => {
+                // SQLite has one writer. Connections that wait for it spin
+                // in its busy handler (sleeps of 1 ms growing to 100 ms), so
+                // a pool of them is slower than one connection that takes
+                // statements in turn: measured with `bonsai bench platform`.
+                options = options.max_connections(1);
                 // WAL lets readers run beside the one writer; in WAL mode
                 // NORMAL sync is still crash-safe (a power cut may lose the
                 // last commits, never corrupt). It is per connection.

@@ -559,6 +559,7 @@ pub(crate) async fn refund(call: &Call<'_>) -> Result<Map<String, Value>, Gatewa
 
     // The refund's row first: a write, so SQLite takes its write lock at
     // once, and the key that makes replays idempotent.
+    let key = super::platform_key(call.state).await?;
     let mut tx = call.state.db.pool().begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO alipay_refunds (trade_no, out_request_no, amount_cents, reason, created_at)
@@ -613,6 +614,7 @@ pub(crate) async fn refund(call: &Call<'_>) -> Result<Map<String, Value>, Gatewa
     if let Some(url) = &updated.notify_url {
         let body = trade_notification(
             call.state,
+            &key,
             &call.app,
             &updated,
             call.now,
@@ -620,8 +622,7 @@ pub(crate) async fn refund(call: &Call<'_>) -> Result<Map<String, Value>, Gatewa
                 out_biz_no: &out_request_no,
                 at: call.now,
             }),
-        )
-        .await?;
+        )?;
         notify::enqueue(&mut tx, call.now, alipay_delivery(url, body)).await?;
     }
     tx.commit().await?;
@@ -673,15 +674,17 @@ fn alipay_delivery(url: &str, body: String) -> notify::Delivery {
     }
 }
 
-/// A `trade_status_sync` notification's form body, signed.
-async fn trade_notification(
+/// A `trade_status_sync` notification's form body, signed with `key`
+/// (read before the caller's transaction: inside it, a query on the pool
+/// could wait for the very connection the transaction holds).
+fn trade_notification(
     state: &AppState,
+    key: &super::PlatformKey,
     app: &AppRow,
     trade: &TradeRow,
     now: i64,
     refund: Option<RefundNote<'_>>,
 ) -> Result<String, PlatformError> {
-    let key = super::platform_key(state).await?;
     let total = format_amount(trade.total_cents);
     let paid = if trade.paid_at.is_some() {
         total.clone()
@@ -825,6 +828,7 @@ pub async fn trade_pay(
         PayDecision::Processing => ("8000", "正在处理中，支付结果未知（有可能已经支付成功）"),
     };
 
+    let key = super::platform_key(state).await?;
     let mut tx = state.db.pool().begin().await?;
     let paid = sqlx::query(&format!(
         "UPDATE alipay_trades SET status = $1, paid_at = $2
@@ -844,7 +848,7 @@ pub async fn trade_pay(
     };
     let paid = TradeRow::of(&paid)?;
     if let Some(url) = &paid.notify_url {
-        let body = trade_notification(state, &app, &paid, now, None).await?;
+        let body = trade_notification(state, &key, &app, &paid, now, None)?;
         notify::enqueue(&mut tx, now, alipay_delivery(url, body)).await?;
     }
     tx.commit().await?;
