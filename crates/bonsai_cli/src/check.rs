@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use bonsai_compiler::Summary;
-use bonsai_diagnostics::{Diagnostic, Severity};
+use bonsai_diagnostics::{Diagnostic, DiagnosticJson, Severity};
 use bonsai_package::limits::format_bytes;
 use clap::Args;
 use serde::Serialize;
 
 use crate::InputArgs;
 use crate::project::{LoadedProject, load_and_compile};
-use crate::report::{JsonDiagnostic, print_human, to_json};
+use crate::report::{print_human, to_json};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -36,7 +36,7 @@ struct CheckReport<'a> {
     ok: bool,
     errors: usize,
     warnings: usize,
-    diagnostics: Vec<JsonDiagnostic<'a>>,
+    diagnostics: Vec<DiagnosticJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<&'a Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
+use bonsai_diagnostics::DiagnosticJson;
 use bonsai_platform::admin::AdminError;
 use bonsai_platform::civil_time::utc;
 use bonsai_platform::identity::{self, NewApp, NewUser, Phone};
@@ -233,7 +234,7 @@ enum VersionCommand {
 struct Failure {
     code: &'static str,
     message: String,
-    diagnostics: Vec<registry::PackageDiagnostic>,
+    diagnostics: Vec<DiagnosticJson>,
 }
 
 impl From<PlatformError> for Failure {

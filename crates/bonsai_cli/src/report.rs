@@ -3,60 +3,18 @@
 
 use std::io::IsTerminal;
 
-use bonsai_diagnostics::{Diagnostic, LineIndex, Severity};
+use bonsai_diagnostics::{Diagnostic, DiagnosticJson, Severity};
 use codespan_reporting::diagnostic::{Diagnostic as Frame, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor};
-use serde::Serialize;
 
 use crate::project::LoadedProject;
 
 /// A diagnostic as `--json` prints it: positions resolved to 1-based line/column.
-#[derive(Debug, Serialize)]
-pub struct JsonDiagnostic<'a> {
-    pub severity: Severity,
-    pub code: &'a str,
-    pub message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<&'a str>,
-}
-
-pub fn to_json<'a>(project: &LoadedProject, diagnostic: &'a Diagnostic) -> JsonDiagnostic<'a> {
-    let source = diagnostic
-        .file
-        .as_deref()
-        .and_then(|f| project.source_of(f));
-    let (start, end) = match (diagnostic.span, source) {
-        (Some(span), Some(src)) => {
-            let index = LineIndex::new(src);
-            (
-                Some(index.line_col(span.start as usize)),
-                Some(index.line_col(span.end as usize)),
-            )
-        }
-        _ => (None, None),
-    };
-    JsonDiagnostic {
-        severity: diagnostic.severity,
-        code: &diagnostic.code,
-        message: &diagnostic.message,
-        file: diagnostic.file.as_deref().map(|f| project.display_path(f)),
-        line: start.map(|p| p.line),
-        column: start.map(|p| p.column),
-        end_line: end.map(|p| p.line),
-        end_column: end.map(|p| p.column),
-        help: diagnostic.help.as_deref(),
-    }
+pub fn to_json(project: &LoadedProject, diagnostic: &Diagnostic) -> DiagnosticJson {
+    let file = diagnostic.file.as_deref();
+    DiagnosticJson::new(diagnostic, file.and_then(|f| project.source_of(f)))
+        .with_file(file.map(|f| project.display_path(f)))
 }
 
 /// Writes every diagnostic to stderr with a code frame where the source is known.

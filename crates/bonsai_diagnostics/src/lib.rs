@@ -145,6 +145,85 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A diagnostic as it goes over the wire (`bonsai check --json`, the
+/// registry's answers): its span resolved to 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiagnosticJson {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+    /// `file:line:col` when the position is known, else the file; only
+    /// when set by [`DiagnosticJson::with_location`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl DiagnosticJson {
+    /// `diagnostic` with its span resolved in `source`, its file's text
+    /// (offsets past the end clamp to it).
+    pub fn new(diagnostic: &Diagnostic, source: Option<&str>) -> Self {
+        let (start, end) = match (diagnostic.span, source) {
+            (Some(span), Some(source)) => {
+                let index = LineIndex::new(source);
+                (
+                    Some(index.line_col(span.start as usize)),
+                    Some(index.line_col(span.end as usize)),
+                )
+            }
+            _ => (None, None),
+        };
+        DiagnosticJson {
+            severity: diagnostic.severity,
+            code: diagnostic.code.clone(),
+            message: diagnostic.message.clone(),
+            location: None,
+            file: diagnostic.file.clone(),
+            line: start.map(|p| p.line),
+            column: start.map(|p| p.column),
+            end_line: end.map(|p| p.line),
+            end_column: end.map(|p| p.column),
+            help: diagnostic.help.clone(),
+        }
+    }
+
+    /// Shows the file as `file` (the path the reader knows it by).
+    pub fn with_file(mut self, file: Option<String>) -> Self {
+        self.file = file;
+        self
+    }
+
+    /// Sets [`location`](Self::location) from the file and position.
+    pub fn with_location(mut self) -> Self {
+        self.location = match (&self.file, self.line, self.column) {
+            (Some(file), Some(line), Some(column)) => Some(format!("{file}:{line}:{column}")),
+            (Some(file), _, _) => Some(file.clone()),
+            (None, _, _) => None,
+        };
+        self
+    }
+}
+
+impl fmt::Display for DiagnosticJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
+        write!(f, "{}[{}]: {}", self.severity, self.code, self.message)
+    }
+}
+
 /// Counts of diagnostics by severity.
 pub fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()

@@ -106,6 +106,10 @@ fn inner_text<'a>(body: &'a str, key: &str) -> &'a str {
 }
 
 impl Merchant {
+    async fn admin_get(&self, uri: &str) -> (StatusCode, Value) {
+        self.platform.admin(Method::GET, uri, None).await
+    }
+
     fn common(&self, method: &str) -> Vec<(String, String)> {
         [
             ("app_id", self.app_id.as_str()),
@@ -258,12 +262,7 @@ async fn apps_and_keys(backend: Backend) {
 
     // The app's key pair: the private half signs what the public half verifies.
     let (status, app) = m
-        .platform
-        .admin(
-            Method::GET,
-            &format!("/admin/alipay/apps/{}", m.app_id),
-            None,
-        )
+        .admin_get(&format!("/admin/alipay/apps/{}", m.app_id))
         .await;
     assert_eq!(status, StatusCode::OK, "{app}");
     assert!(app.get("app_private_key").is_none());
@@ -273,12 +272,7 @@ async fn apps_and_keys(backend: Backend) {
     assert!(rsa_keys::verify(&public, b"hello", &signature));
     // The linked mini program's appid names the same app.
     let (_, by_link) = m
-        .platform
-        .admin(
-            Method::GET,
-            &format!("/admin/alipay/apps/{}", m.appid),
-            None,
-        )
+        .admin_get(&format!("/admin/alipay/apps/{}", m.appid))
         .await;
     assert_eq!(by_link["app_id"], app["app_id"]);
 
@@ -339,12 +333,7 @@ async fn apps_and_keys(backend: Backend) {
         );
     }
     let (status, missing) = m
-        .platform
-        .admin(
-            Method::GET,
-            "/admin/alipay/apps/2021999999999999/trades",
-            None,
-        )
+        .admin_get("/admin/alipay/apps/2021999999999999/trades")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(missing["error"]["code"], "alipay_app_not_found");
@@ -520,12 +509,7 @@ async fn trade_round_trip(backend: Backend) {
 
     // The admin listing, newest first.
     let (status, trades) = m
-        .platform
-        .admin(
-            Method::GET,
-            &format!("/admin/alipay/apps/{}/trades", m.app_id),
-            None,
-        )
+        .admin_get(&format!("/admin/alipay/apps/{}/trades", m.app_id))
         .await;
     assert_eq!(status, StatusCode::OK, "{trades}");
     let trades = trades.as_array().expect("list");
@@ -1091,12 +1075,7 @@ async fn interop_with_the_node_sdk(backend: Backend) {
     ));
 
     let (_, app) = m
-        .platform
-        .admin(
-            Method::GET,
-            &format!("/admin/alipay/apps/{}", m.app_id),
-            None,
-        )
+        .admin_get(&format!("/admin/alipay/apps/{}", m.app_id))
         .await;
     // The app's private key is only shown at creation: make the app anew
     // with a key pair whose private half the script gets.

@@ -243,6 +243,25 @@ impl Ctx {
         self.send_with(method, uri, &body, Some(auth)).await
     }
 
+    /// `POST /v3/pay/transactions/jsapi`: a JSAPI order.
+    async fn post_order(&self, body: &Value) -> Raw {
+        self.v3("POST", "/v3/pay/transactions/jsapi", Some(body))
+            .await
+    }
+
+    /// `POST /v3/refund/domestic/refunds`: a refund.
+    async fn post_refund(&self, body: &Value) -> Raw {
+        self.v3("POST", "/v3/refund/domestic/refunds", Some(body))
+            .await
+    }
+
+    /// Closes the order `out_trade_no`.
+    async fn close(&self, out_trade_no: &str) -> Raw {
+        let uri = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");
+        let body = json!({ "mchid": self.merchant.mchid });
+        self.v3("POST", &uri, Some(&body)).await
+    }
+
     fn order_body(&self, out_trade_no: &str, total: i64) -> Value {
         json!({
             "appid": self.appid,
@@ -256,13 +275,7 @@ impl Ctx {
     }
 
     async fn order(&self, out_trade_no: &str, total: i64) -> String {
-        let raw = self
-            .v3(
-                "POST",
-                "/v3/pay/transactions/jsapi",
-                Some(&self.order_body(out_trade_no, total)),
-            )
-            .await;
+        let raw = self.post_order(&self.order_body(out_trade_no, total)).await;
         assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
         raw.json()["prepay_id"].as_str().unwrap().to_owned()
     }
@@ -339,6 +352,18 @@ impl Ctx {
             .await;
         assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
         raw.json()
+    }
+
+    /// [`verify_signed`] with the key [`Ctx::platform_key`] returned, at
+    /// the platform's current time.
+    fn assert_signed(
+        &self,
+        platform_key: &(String, RsaPublicKey),
+        headers: &HeaderMap,
+        body: &[u8],
+    ) {
+        let (serial, key) = platform_key;
+        verify_signed(headers, body, serial, key, self.now_secs());
     }
 
     async fn deliver(&self) -> notify::DeliveryReport {
@@ -423,21 +448,13 @@ fn assert_error(raw: &Raw, status: StatusCode, code: &str) {
 /// (PROCESSING → SUCCESS after the delay), REFUND.SUCCESS, close.
 async fn order_pay_refund_close_round_trip(backend: Backend) {
     let ctx = setup_with(backend, json!({ "refund_delay_secs": 60 })).await;
-    let (serial, platform_key) = ctx.platform_key().await;
+    let platform_key = ctx.platform_key().await;
     let mchid = ctx.merchant.mchid.clone();
 
     let body = ctx.order_body("order_0001", 100);
-    let raw = ctx
-        .v3("POST", "/v3/pay/transactions/jsapi", Some(&body))
-        .await;
+    let raw = ctx.post_order(&body).await;
     assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
-    verify_signed(
-        &raw.headers,
-        &raw.body,
-        &serial,
-        &platform_key,
-        ctx.now_secs(),
-    );
+    ctx.assert_signed(&platform_key, &raw.headers, &raw.body);
     let prepay_id = raw.json()["prepay_id"].as_str().unwrap().to_owned();
     assert!(
         prepay_id.starts_with("wx") && prepay_id.len() == 36,
@@ -465,13 +482,7 @@ async fn order_pay_refund_close_round_trip(backend: Backend) {
     let received = ctx.notify.take();
     assert_eq!(received.len(), 1);
     let (headers, body) = &received[0];
-    verify_signed(
-        headers,
-        body.as_bytes(),
-        &serial,
-        &platform_key,
-        ctx.now_secs(),
-    );
+    ctx.assert_signed(&platform_key, headers, body.as_bytes());
     assert_eq!(headers["content-type"], "application/json");
     let (envelope, transaction) = open_notification(&ctx.merchant.apiv3_key, body);
     assert_eq!(envelope["event_type"], "TRANSACTION.SUCCESS");
@@ -506,17 +517,9 @@ async fn order_pay_refund_close_round_trip(backend: Backend) {
         "notify_url": ctx.notify.url,
         "amount": { "refund": 40, "total": 100, "currency": "CNY" },
     });
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&refund_body))
-        .await;
+    let raw = ctx.post_refund(&refund_body).await;
     assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
-    verify_signed(
-        &raw.headers,
-        &raw.body,
-        &serial,
-        &platform_key,
-        ctx.now_secs(),
-    );
+    ctx.assert_signed(&platform_key, &raw.headers, &raw.body);
     let refund = raw.json();
     assert_eq!(refund["status"], "PROCESSING");
     assert_eq!(refund["amount"]["refund"], 40);
@@ -543,13 +546,7 @@ async fn order_pay_refund_close_round_trip(backend: Backend) {
     assert_eq!(ctx.deliver().await.delivered, 1);
     let received = ctx.notify.take();
     let (headers, body) = &received[0];
-    verify_signed(
-        headers,
-        body.as_bytes(),
-        &serial,
-        &platform_key,
-        ctx.now_secs(),
-    );
+    ctx.assert_signed(&platform_key, headers, body.as_bytes());
     let (envelope, refunded) = open_notification(&ctx.merchant.apiv3_key, body);
     assert_eq!(envelope["event_type"], "REFUND.SUCCESS");
     assert_eq!(envelope["resource"]["original_type"], "refund");
@@ -563,18 +560,14 @@ async fn order_pay_refund_close_round_trip(backend: Backend) {
         "out_refund_no": "refund_0002",
         "amount": { "refund": 61, "total": 100, "currency": "CNY" },
     });
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&too_much))
-        .await;
+    let raw = ctx.post_refund(&too_much).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     let rest = json!({
         "out_trade_no": "order_0001",
         "out_refund_no": "refund_0002",
         "amount": { "refund": 60, "total": 100, "currency": "CNY" },
     });
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&rest))
-        .await;
+    let raw = ctx.post_refund(&rest).await;
     assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
     // Without a notify_url a refund settles silently.
     ctx.platform.advance(60 * SECOND);
@@ -589,40 +582,16 @@ async fn order_pay_refund_close_round_trip(backend: Backend) {
     // Close: an unpaid order closes (204, signed, empty body), a paid one
     // does not, and a closed order cannot be ordered again.
     ctx.order("order_0002", 5).await;
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/out-trade-no/order_0002/close",
-            Some(&json!({ "mchid": mchid })),
-        )
-        .await;
+    let raw = ctx.close("order_0002").await;
     assert_eq!(raw.status, StatusCode::NO_CONTENT);
     assert!(raw.body.is_empty());
-    verify_signed(&raw.headers, b"", &serial, &platform_key, ctx.now_secs());
+    ctx.assert_signed(&platform_key, &raw.headers, b"");
     assert_eq!(ctx.query("order_0002").await["trade_state"], "CLOSED");
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/out-trade-no/order_0002/close",
-            Some(&json!({ "mchid": mchid })),
-        )
-        .await;
+    let raw = ctx.close("order_0002").await;
     assert_eq!(raw.status, StatusCode::NO_CONTENT, "closing twice is fine");
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/jsapi",
-            Some(&ctx.order_body("order_0002", 5)),
-        )
-        .await;
+    let raw = ctx.post_order(&ctx.order_body("order_0002", 5)).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "ORDER_CLOSED");
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/out-trade-no/order_0001/close",
-            Some(&json!({ "mchid": mchid })),
-        )
-        .await;
+    let raw = ctx.close("order_0001").await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "ORDERPAID");
     let raw = ctx
         .v3(
@@ -816,22 +785,10 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
     let mut entries: Vec<(String, Value)> = body.as_object().unwrap().clone().into_iter().collect();
     entries.reverse();
     reordered.extend(entries);
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/jsapi",
-            Some(&Value::Object(reordered)),
-        )
-        .await;
+    let raw = ctx.post_order(&Value::Object(reordered)).await;
     assert_eq!(raw.json()["prepay_id"], first.as_str());
 
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/jsapi",
-            Some(&ctx.order_body("order_0001", 101)),
-        )
-        .await;
+    let raw = ctx.post_order(&ctx.order_body("order_0001", 101)).await;
     assert_error(&raw, StatusCode::FORBIDDEN, "OUT_TRADE_NO_USED");
 
     ctx.platform.advance(Duration::from_secs(2 * 3600));
@@ -842,13 +799,7 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
     // Paid orders answer ORDERPAID.
     let (status, _) = ctx.pay(&renewed, "confirm").await;
     assert_eq!(status, StatusCode::OK);
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/jsapi",
-            Some(&ctx.order_body("order_0001", 100)),
-        )
-        .await;
+    let raw = ctx.post_order(&ctx.order_body("order_0001", 100)).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "ORDERPAID");
 
     // Validation.
@@ -891,18 +842,14 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
                 body[&pointer[1..]] = value.clone();
             }
         }
-        let raw = ctx
-            .v3("POST", "/v3/pay/transactions/jsapi", Some(&body))
-            .await;
+        let raw = ctx.post_order(&body).await;
         assert_error(&raw, StatusCode::BAD_REQUEST, code);
         assert_eq!(raw.json()["detail"]["field"], pointer, "{value}");
         assert_eq!(raw.json()["detail"]["location"], "body");
     }
     let mut missing = ctx.order_body("order_0009", 1);
     missing.as_object_mut().unwrap().remove("description");
-    let raw = ctx
-        .v3("POST", "/v3/pay/transactions/jsapi", Some(&missing))
-        .await;
+    let raw = ctx.post_order(&missing).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "PARAM_ERROR");
     assert_eq!(raw.json()["detail"]["field"], "/description");
     let raw = ctx
@@ -926,15 +873,11 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
     let (other_app, _) = ctx.platform.create_app(json!({})).await;
     let mut body = ctx.order_body("order_0009", 1);
     body["appid"] = json!(other_app);
-    let raw = ctx
-        .v3("POST", "/v3/pay/transactions/jsapi", Some(&body))
-        .await;
+    let raw = ctx.post_order(&body).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "APPID_MCHID_NOT_MATCH");
     let mut body = ctx.order_body("order_0009", 1);
     body["mchid"] = json!("1234567890");
-    let raw = ctx
-        .v3("POST", "/v3/pay/transactions/jsapi", Some(&body))
-        .await;
+    let raw = ctx.post_order(&body).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "MCH_NOT_EXISTS");
     let raw = ctx
         .v3("GET", "/v3/pay/transactions/out-trade-no/order_0001", None)
@@ -948,33 +891,23 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
         "out_refund_no": "R-1",
         "amount": { "refund": 10, "total": 100, "currency": "CNY" },
     });
-    let a = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&refund))
-        .await;
-    let b = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&refund))
-        .await;
+    let a = ctx.post_refund(&refund).await;
+    let b = ctx.post_refund(&refund).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.json());
     assert_eq!(a.json()["refund_id"], b.json()["refund_id"]);
     let mut changed = refund.clone();
     changed["amount"]["refund"] = json!(11);
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&changed))
-        .await;
+    let raw = ctx.post_refund(&changed).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     let mut wrong_total = refund.clone();
     wrong_total["out_refund_no"] = json!("R-2");
     wrong_total["amount"]["total"] = json!(99);
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&wrong_total))
-        .await;
+    let raw = ctx.post_refund(&wrong_total).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     let mut unknown = refund.clone();
     unknown["out_refund_no"] = json!("R-3");
     unknown["out_trade_no"] = json!("order_none");
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&unknown))
-        .await;
+    let raw = ctx.post_refund(&unknown).await;
     assert_error(&raw, StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS");
     let raw = ctx
         .v3("GET", "/v3/refund/domestic/refunds/R-404", None)
@@ -985,9 +918,7 @@ async fn orders_are_idempotent_and_validated(backend: Backend) {
     let mut unpaid = refund.clone();
     unpaid["out_refund_no"] = json!("R-4");
     unpaid["out_trade_no"] = json!("order_0003");
-    let raw = ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&unpaid))
-        .await;
+    let raw = ctx.post_refund(&unpaid).await;
     assert_error(&raw, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
 }
 
@@ -1118,13 +1049,7 @@ async fn cashier_checks_pay_sign_app_and_user(backend: Backend) {
 
     // A closed order cannot be paid.
     let prepay_4 = ctx.order("order_0004", 7).await;
-    let raw = ctx
-        .v3(
-            "POST",
-            "/v3/pay/transactions/out-trade-no/order_0004/close",
-            Some(&json!({ "mchid": ctx.merchant.mchid })),
-        )
-        .await;
+    let raw = ctx.close("order_0004").await;
     assert_eq!(raw.status, StatusCode::NO_CONTENT);
     let (status, body) = ctx.pay(&prepay_4, "confirm").await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -1136,7 +1061,7 @@ async fn cashier_checks_pay_sign_app_and_user(backend: Backend) {
 /// up after the 16th; one that recovers is delivered once.
 async fn notifications_retry_on_the_documented_schedule(backend: Backend) {
     let ctx = setup(backend).await;
-    let (serial, platform_key) = ctx.platform_key().await;
+    let platform_key = ctx.platform_key().await;
 
     // Down for good: 16 attempts.
     ctx.notify.script(&[500; 16]);
@@ -1167,13 +1092,7 @@ async fn notifications_retry_on_the_documented_schedule(backend: Backend) {
         }
         let received = ctx.notify.take();
         let (headers, body) = received.last().unwrap();
-        verify_signed(
-            headers,
-            body.as_bytes(),
-            &serial,
-            &platform_key,
-            ctx.now_secs(),
-        );
+        ctx.assert_signed(&platform_key, headers, body.as_bytes());
         bodies.push(body.clone());
     }
     assert!(
@@ -1300,9 +1219,7 @@ async fn deliveries_survive_restarts_and_are_claimed_once(backend: Backend) {
         },
         notify: ctx.notify.clone(),
     };
-    let raw = auth_ctx
-        .v3("POST", "/v3/refund/domestic/refunds", Some(&refund))
-        .await;
+    let raw = auth_ctx.post_refund(&refund).await;
     assert_eq!(raw.status, StatusCode::OK, "{}", raw.json());
     auth_ctx.platform.advance(Duration::from_secs(60));
     let (sa, sb) = tokio::join!(

@@ -40,6 +40,7 @@ pub(crate) mod http;
 mod store;
 mod validate;
 
+use bonsai_diagnostics::DiagnosticJson;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -52,7 +53,7 @@ use crate::secrets;
 use crate::state::AppState;
 
 pub use store::{BlobStore, file_url};
-pub use validate::{MAX_PACKAGE_BYTES, PackageDiagnostic, SIZE_LIMITS};
+pub use validate::{MAX_PACKAGE_BYTES, SIZE_LIMITS};
 
 /// Where a version is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,7 +116,7 @@ pub enum RegistryError {
     #[error("package store failed: {0}")]
     Store(#[from] object_store::Error),
     #[error("the package is invalid: {}", summary(.diagnostics))]
-    InvalidPackage { diagnostics: Vec<PackageDiagnostic> },
+    InvalidPackage { diagnostics: Vec<DiagnosticJson> },
     #[error("the package is {size} bytes, over the limit of {limit} bytes")]
     PackageTooLarge { size: u64, limit: u64 },
     #[error("version `{version}` of app `{appid}` already exists")]
@@ -183,7 +184,7 @@ impl RegistryError {
     }
 }
 
-fn summary(diagnostics: &[PackageDiagnostic]) -> String {
+fn summary(diagnostics: &[DiagnosticJson]) -> String {
     match diagnostics {
         [] => "the loader refused it".to_owned(),
         [only] => only.to_string(),
@@ -261,7 +262,7 @@ pub struct NewVersion {
 pub struct Uploaded {
     #[serde(flatten)]
     pub version: Version,
-    pub warnings: Vec<PackageDiagnostic>,
+    pub warnings: Vec<DiagnosticJson>,
 }
 
 /// A package checked and stored, whose version row is not written yet
@@ -273,7 +274,7 @@ pub struct StagedVersion {
     by: String,
     sha256: String,
     size: i64,
-    warnings: Vec<PackageDiagnostic>,
+    warnings: Vec<DiagnosticJson>,
 }
 
 impl StagedVersion {
@@ -779,6 +780,46 @@ impl AppTx {
         self.tx.commit().await?;
         Ok(self.release)
     }
+
+    /// Records `action` on `version` in the audit log, commits, and returns
+    /// the version as it now is.
+    async fn finish(
+        mut self,
+        state: &AppState,
+        version: &str,
+        action: &str,
+        by: &str,
+        detail: Option<String>,
+    ) -> Result<Version, RegistryError> {
+        self.audit(Some(version), action, by, detail).await?;
+        let appid = self.appid.clone();
+        self.commit().await?;
+        get_version(state, &appid, version).await
+    }
+
+    /// Makes `step` on `version`, then [`finish`](Self::finish)es with it.
+    async fn transition(
+        mut self,
+        state: &AppState,
+        version: &str,
+        by: &str,
+        step: Step<'_>,
+    ) -> Result<Version, RegistryError> {
+        self.move_version(version, step.from, step.to, step.action, step.reason)
+            .await?;
+        let detail = step.reason.map(str::to_owned);
+        self.finish(state, version, step.action, by, detail).await
+    }
+}
+
+/// A version's move through review, as [`AppTx::transition`] makes it.
+struct Step<'a> {
+    from: &'a [VersionState],
+    to: VersionState,
+    /// Names the move in errors and in the audit log.
+    action: &'static str,
+    /// Kept as the version's reject reason and as the audit detail.
+    reason: Option<&'a str>,
 }
 
 /// Makes `version` the app's trial version (replacing any other).
@@ -804,9 +845,7 @@ pub async fn set_trial(
     }
     tx.release.trial_version = Some(version.to_owned());
     tx.save_release().await?;
-    tx.audit(Some(version), "trial", &by, None).await?;
-    tx.commit().await?;
-    get_version(state, appid, version).await
+    tx.finish(state, version, "trial", &by, None).await
 }
 
 /// Submits a version for review (from develop, or again after a rejection).
@@ -829,17 +868,13 @@ pub async fn submit_audit(
     if let Some(other) = auditing {
         return Err(RegistryError::AuditInProgress { version: other });
     }
-    tx.move_version(
-        version,
-        &[VersionState::Develop, VersionState::Rejected],
-        VersionState::Auditing,
-        "submit",
-        None,
-    )
-    .await?;
-    tx.audit(Some(version), "submit", &by, None).await?;
-    tx.commit().await?;
-    get_version(state, appid, version).await
+    let step = Step {
+        from: &[VersionState::Develop, VersionState::Rejected],
+        to: VersionState::Auditing,
+        action: "submit",
+        reason: None,
+    };
+    tx.transition(state, version, &by, step).await
 }
 
 /// Passes a version under review.
@@ -850,18 +885,14 @@ pub async fn approve(
     by: Option<&str>,
 ) -> Result<Version, RegistryError> {
     let by = actor(by)?;
-    let mut tx = AppTx::begin(state, appid).await?;
-    tx.move_version(
-        version,
-        &[VersionState::Auditing],
-        VersionState::Approved,
-        "approve",
-        None,
-    )
-    .await?;
-    tx.audit(Some(version), "approve", &by, None).await?;
-    tx.commit().await?;
-    get_version(state, appid, version).await
+    let step = Step {
+        from: &[VersionState::Auditing],
+        to: VersionState::Approved,
+        action: "approve",
+        reason: None,
+    };
+    let tx = AppTx::begin(state, appid).await?;
+    tx.transition(state, version, &by, step).await
 }
 
 /// Fails a version under review, saying why (1–1024 characters).
@@ -875,19 +906,14 @@ pub async fn reject(
     let by = actor(by)?;
     let reason = reason.trim();
     check_text("reason", reason, 1, 1024)?;
-    let mut tx = AppTx::begin(state, appid).await?;
-    tx.move_version(
-        version,
-        &[VersionState::Auditing],
-        VersionState::Rejected,
-        "reject",
-        Some(reason),
-    )
-    .await?;
-    tx.audit(Some(version), "reject", &by, Some(reason.to_owned()))
-        .await?;
-    tx.commit().await?;
-    get_version(state, appid, version).await
+    let step = Step {
+        from: &[VersionState::Auditing],
+        to: VersionState::Rejected,
+        action: "reject",
+        reason: Some(reason),
+    };
+    let tx = AppTx::begin(state, appid).await?;
+    tx.transition(state, version, &by, step).await
 }
 
 /// Releases an approved version to `gray_percentage` (1–100) of the app's

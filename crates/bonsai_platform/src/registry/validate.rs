@@ -6,10 +6,9 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use bonsai_diagnostics::{Diagnostic, LineIndex, Severity};
+use bonsai_diagnostics::{Diagnostic, DiagnosticJson};
 use bonsai_package::input::{self, InputLimits};
 use bonsai_package::{LoadOptions, PackageFiles, SizeLimits};
-use serde::Serialize;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -31,44 +30,11 @@ const INPUT_LIMITS: InputLimits = InputLimits {
     max_files: 20_000,
 };
 
-/// A loader diagnostic with its position as `file:line:col`, as `bonsai
-/// check --json` prints them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PackageDiagnostic {
-    pub severity: Severity,
-    pub code: String,
-    pub message: String,
-    /// `file:line:col` (1-based) when the position is known, else the file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
-}
-
-impl std::fmt::Display for PackageDiagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(location) = &self.location {
-            write!(f, "{location}: ")?;
-        }
-        write!(f, "{}[{}]: {}", self.severity, self.code, self.message)
-    }
-}
-
 /// The loader's verdict on a zip.
 #[derive(Debug)]
 pub(crate) struct Checked {
-    pub errors: Vec<PackageDiagnostic>,
-    pub warnings: Vec<PackageDiagnostic>,
+    pub errors: Vec<DiagnosticJson>,
+    pub warnings: Vec<DiagnosticJson>,
 }
 
 /// Reads and loads a zip. Pure CPU work on up to [`MAX_PACKAGE_BYTES`]: run
@@ -110,7 +76,7 @@ fn convert(
     diagnostic: &Diagnostic,
     project: &PackageFiles,
     manifest: Option<&bonsai_package::AppManifest>,
-) -> PackageDiagnostic {
+) -> DiagnosticJson {
     let (source, shown) = match diagnostic.file.as_deref() {
         Some(file) => match manifest {
             Some(m) if m.files.contains(file) => (
@@ -125,31 +91,13 @@ fn convert(
         },
         None => (None, None),
     };
-    let (start, end) = match (diagnostic.span, source) {
-        (Some(span), Some(source)) if span.fits(source.as_bytes()) => {
-            let index = LineIndex::new(source);
-            (
-                Some(index.line_col(span.start as usize)),
-                Some(index.line_col(span.end as usize)),
-            )
-        }
-        _ => (None, None),
-    };
-    let location = match (&shown, start) {
-        (Some(file), Some(pos)) => Some(format!("{file}:{}:{}", pos.line, pos.column)),
-        (Some(file), None) => Some(file.clone()),
-        (None, _) => None,
-    };
-    PackageDiagnostic {
-        severity: diagnostic.severity,
-        code: diagnostic.code.clone(),
-        message: diagnostic.message.clone(),
-        location,
-        file: shown,
-        line: start.map(|p| p.line),
-        column: start.map(|p| p.column),
-        end_line: end.map(|p| p.line),
-        end_column: end.map(|p| p.column),
-        help: diagnostic.help.clone(),
-    }
+    // A span that does not fit its file gets no position.
+    let source = source.filter(|source| {
+        diagnostic
+            .span
+            .is_some_and(|span| span.fits(source.as_bytes()))
+    });
+    DiagnosticJson::new(diagnostic, source)
+        .with_file(shown)
+        .with_location()
 }
