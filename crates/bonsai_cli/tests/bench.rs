@@ -230,3 +230,37 @@ fn bench_api_times_storage_against_rust_directly() {
     assert!(report["targets"]["get_storage_sync_us"]["met"].is_boolean());
     assert!(report["targets"]["set_storage_sync_ratio"]["met"].is_boolean());
 }
+
+#[test]
+fn bench_platform_loads_the_server_on_both_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("platform.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_bonsai"))
+        .args(["bench", "platform", "--requests", "300", "--orders", "20"])
+        .args(["--connections", "4", "--json", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--json prints one document");
+    assert_eq!(count(&report, "/baseline/requests"), 300);
+    assert!(number(&report, "/baseline/requests_per_second") > 0.0);
+    let databases = report["databases"].as_array().unwrap();
+    let names: Vec<&str> = databases
+        .iter()
+        .map(|d| d["database"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sqlite", "postgres"]);
+    // The test command starts Postgres, so both are measured.
+    for db in databases {
+        assert!(db.get("skipped").is_none(), "{db}");
+        assert_eq!(count(db, "/jscode2session/load/requests"), 300);
+        assert_eq!(count(db, "/jsapi_order/load/requests"), 20);
+        let p50 = number(db, "/jsapi_order/load/p50_ms");
+        assert!(p50 > 0.0 && p50 <= number(db, "/jsapi_order/load/p99_ms"));
+        assert!(number(db, "/jscode2session/ratio_to_baseline") > 0.0);
+    }
+    let targets = report["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 4, "req/s and p99 on each database");
+}

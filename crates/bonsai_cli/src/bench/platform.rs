@@ -7,7 +7,11 @@
 //! - `GET /sns/jscode2session`: every request a fresh login code, issued
 //!   before the clock starts, spread over enough users to stay under the
 //!   per-user rate limit, so each request does the full work (check the
-//!   secret, spend the code, rotate the session, count the rate);
+//!   secret, spend the code, count the rate);
+//! - `POST /v3/pay/transactions/jsapi`: every request a new order, signed by
+//!   the merchant's key before the clock starts (as a merchant's SDK
+//!   would), so each request verifies a signature, stores an order and
+//!   signs its response;
 //!
 //! on SQLite (a temporary file, WAL) and on Postgres when one answers. The
 //! baseline is the same generator against a bare axum handler on the same
@@ -22,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use bonsai_platform::identity::{self, NewApp, NewUser};
-use bonsai_platform::{AppState, PlatformConfig, SystemClock};
+use bonsai_platform::{AppState, PlatformConfig, SystemClock, rsa_keys, wechat_pay};
 use clap::Args;
 use serde::Serialize;
 use sqlx::Connection as _;
@@ -36,6 +40,10 @@ pub struct PlatformBenchArgs {
     /// Requests per measurement.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(100..))]
     pub requests: u32,
+    /// JSAPI orders per measurement (each is signed beforehand, which takes
+    /// a millisecond or two apiece).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..))]
+    pub orders: u32,
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub connections: u32,
@@ -63,6 +71,7 @@ const CODES_PER_USER: u32 = 90;
 struct Report {
     machine: Machine,
     requests: u32,
+    orders: u32,
     connections: u32,
     /// The bare HTTP handler, once per run.
     baseline: Load,
@@ -78,6 +87,8 @@ struct DatabaseReport {
     skipped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jscode2session: Option<Measured>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jsapi_order: Option<Measured>,
 }
 
 #[derive(Serialize)]
@@ -118,7 +129,7 @@ pub fn run(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
 
 async fn run_async(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
     let show_progress = !args.json && std::io::stderr().is_terminal();
-    let progress = progress_bar(show_progress, 5);
+    let progress = progress_bar(show_progress, 7);
 
     progress.set_message("baseline");
     let body = serde_json::json!({
@@ -133,10 +144,13 @@ async fn run_async(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
     let sqlite_url = bonsai_platform::sqlite_url(&scratch.path().join("platform.db"));
     progress.set_message("sqlite");
+    let (jscode2session, jsapi_order) =
+        measure_database(args, &sqlite_url, &baseline, &progress).await?;
     databases.push(DatabaseReport {
         database: "sqlite",
         skipped: None,
-        jscode2session: Some(measure_database(args, &sqlite_url, &baseline, &progress).await?),
+        jscode2session: Some(jscode2session),
+        jsapi_order: Some(jsapi_order),
     });
 
     progress.set_message("postgres");
@@ -149,16 +163,19 @@ async fn run_async(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
         Ok(schema) => {
             let measured = measure_database(args, &schema.url, &baseline, &progress).await;
             schema.drop().await;
+            let (jscode2session, jsapi_order) = measured?;
             DatabaseReport {
                 database: "postgres",
                 skipped: None,
-                jscode2session: Some(measured?),
+                jscode2session: Some(jscode2session),
+                jsapi_order: Some(jsapi_order),
             }
         }
         Err(err) => DatabaseReport {
             database: "postgres",
             skipped: Some(format!("{err:#}")),
             jscode2session: None,
+            jsapi_order: None,
         },
     });
     progress.finish_and_clear();
@@ -182,6 +199,7 @@ async fn run_async(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
     let report = Report {
         machine: machine(String::new()),
         requests: args.requests,
+        orders: args.orders,
         connections: args.connections,
         baseline,
         databases,
@@ -216,12 +234,13 @@ async fn measure_baseline(args: &PlatformBenchArgs, body: String) -> anyhow::Res
     load
 }
 
+/// Both measurements on one database: (jscode2session, JSAPI order).
 async fn measure_database(
     args: &PlatformBenchArgs,
     url: &str,
     baseline: &Load,
     progress: &indicatif::ProgressBar,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<(Measured, Measured)> {
     let mut config = PlatformConfig::new(url, "bench-admin-token");
     config.max_connections = 16;
     let state = AppState::connect(config, Arc::new(SystemClock))
@@ -254,6 +273,20 @@ async fn measure_database(
     }
     progress.inc(1);
 
+    let merchant = wechat_pay::create_merchant(
+        &state,
+        wechat_pay::NewMerchant {
+            name: Some("bench".to_owned()),
+            appids: vec![APPID.to_owned()],
+            ..wechat_pay::NewMerchant::default()
+        },
+    )
+    .await?;
+    // The payer logged in above (issuing a code starts a session).
+    let payer = identity::openid_of(&state, APPID, &format!("bench-user-{}", 0));
+    let orders = signed_orders(args.orders, &merchant, &payer)?;
+    progress.inc(1);
+
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -268,8 +301,8 @@ async fn measure_database(
             ))
         })
         .collect();
-    let load = generate_load(address, args.connections, requests, |body| {
-        if body.windows(8).any(|w| w == b"\"openid\"") {
+    let sessions = generate_load(address, args.connections, requests, |body| {
+        if contains(body, b"\"openid\"") {
             Ok(())
         } else {
             bail!(
@@ -279,14 +312,80 @@ async fn measure_database(
         }
     })
     .await;
+    progress.inc(1);
+    let orders = match sessions {
+        Ok(_) => {
+            generate_load(address, args.connections, orders, |body| {
+                if contains(body, b"\"prepay_id\"") {
+                    Ok(())
+                } else {
+                    bail!("the JSAPI order failed: {}", String::from_utf8_lossy(body))
+                }
+            })
+            .await
+        }
+        Err(_) => Err(anyhow::anyhow!("not measured")),
+    };
     let _ = stop.send(());
     server.await??;
     progress.inc(1);
-    let load = load?;
-    Ok(Measured {
+    let measured = |load: Load| Measured {
         ratio_to_baseline: round3(load.requests_per_second / baseline.requests_per_second),
         load,
-    })
+    };
+    Ok((measured(sessions?), measured(orders?)))
+}
+
+fn contains(body: &[u8], needle: &[u8]) -> bool {
+    body.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `count` JSAPI order requests, each signed as the merchant's SDK signs it.
+fn signed_orders(
+    count: u32,
+    merchant: &wechat_pay::CreatedMerchant,
+    payer: &str,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let key = rsa_keys::parse_private_key(&merchant.private_key_pem)?;
+    let timestamp = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?)
+        .as_secs()
+        .to_string();
+    let path = "/v3/pay/transactions/jsapi";
+    (0..count)
+        .map(|i| {
+            let body = serde_json::json!({
+                "appid": APPID,
+                "mchid": merchant.merchant.mchid,
+                "description": "bench order",
+                "out_trade_no": format!("bench{i:08}"),
+                "notify_url": "https://merchant.example.com/notify",
+                "amount": { "total": 100 + i, "currency": "CNY" },
+                "payer": { "openid": payer },
+            })
+            .to_string();
+            let nonce = format!("benchnonce{i:022}");
+            let message = wechat_pay::crypto::request_message(
+                "POST",
+                path,
+                &timestamp,
+                &nonce,
+                body.as_bytes(),
+            );
+            let authorization = wechat_pay::crypto::Authorization {
+                mchid: merchant.merchant.mchid.clone(),
+                nonce_str: nonce,
+                signature: rsa_keys::sign(&key, &message),
+                timestamp: timestamp.clone(),
+                serial_no: merchant.merchant.serial_no.clone(),
+            };
+            Ok(format!(
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{body}",
+                authorization.to_header(),
+                body.len()
+            )
+            .into_bytes())
+        })
+        .collect()
 }
 
 fn get_request(path_and_query: &str) -> Vec<u8> {
@@ -439,8 +538,8 @@ fn print_table(report: &Report, out: &std::path::Path) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(
         stdout,
-        "bonsai bench platform: {} build, {} CPUs, {} requests over {} connections",
-        m.profile, m.nproc, report.requests, report.connections
+        "bonsai bench platform: {} build, {} CPUs, {} logins and {} orders over {} connections",
+        m.profile, m.nproc, report.requests, report.orders, report.connections
     );
     let _ = writeln!(
         stdout,
@@ -461,14 +560,18 @@ fn print_table(report: &Report, out: &std::path::Path) {
         1.0,
     );
     for db in &report.databases {
-        match (&db.jscode2session, &db.skipped) {
-            (Some(measured), _) => row(
-                &mut stdout,
-                &format!("jscode2session on {}", db.database),
-                &measured.load,
-                measured.ratio_to_baseline,
-            ),
-            (None, reason) => {
+        match (&db.jscode2session, &db.jsapi_order, &db.skipped) {
+            (Some(sessions), Some(orders), _) => {
+                for (what, measured) in [("jscode2session", sessions), ("JSAPI order", orders)] {
+                    row(
+                        &mut stdout,
+                        &format!("{what} on {}", db.database),
+                        &measured.load,
+                        measured.ratio_to_baseline,
+                    );
+                }
+            }
+            (_, _, reason) => {
                 let _ = writeln!(
                     stdout,
                     "{:<34} not measured: {}",
