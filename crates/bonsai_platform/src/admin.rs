@@ -91,6 +91,7 @@ impl From<PlatformError> for AdminError {
             | E::Random(_)
             | E::Crypto(_)
             | E::Internal(_)
+            | E::Batch(_)
             | E::OpenData(_) => {
                 tracing::error!("admin request failed: {err}");
                 return AdminError::new(

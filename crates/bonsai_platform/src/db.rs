@@ -104,7 +104,12 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, PlatformError> {
         let backend = Backend::of_url(url)?;
         sqlx::any::install_default_drivers();
-        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        // No ping before each use: it is a round trip of its own (for
+        // SQLite a hop to sqlx's worker thread and back), and a connection
+        // that died fails its next query anyway, which the pool then drops.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .test_before_acquire(false);
         let url = match backend {
             Backend::Sqlite => {
                 // SQLite has one writer. Connections that wait for it spin

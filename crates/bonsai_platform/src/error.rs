@@ -52,6 +52,10 @@ pub enum PlatformError {
     /// database should never hold): a bug or outside interference.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The failure of a statement that served several requests at once
+    /// (see `batch`): each of them reports it.
+    #[error(transparent)]
+    Batch(std::sync::Arc<PlatformError>),
 }
 
 impl From<getrandom::Error> for PlatformError {

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::batch::{BatchFuture, Batcher};
+use crate::db::Db;
 use crate::error::PlatformError;
 use crate::open_data;
 use crate::rate;
@@ -360,21 +362,72 @@ pub(crate) async fn authenticate_app(
     appid: &str,
     secret: &str,
 ) -> Result<AppAuth, PlatformError> {
-    let row = sqlx::query(
-        "SELECT appid, name, developer, created_at, secret_sha256 FROM apps WHERE appid = $1",
-    )
-    .bind(appid)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else {
-        return Ok(AppAuth::UnknownApp);
+    let known = match state.known_apps.get(appid) {
+        Some(known) => known,
+        None => {
+            let row = sqlx::query(
+                "SELECT appid, name, developer, created_at, secret_sha256 FROM apps WHERE appid = $1",
+            )
+            .bind(appid)
+            .fetch_optional(state.db.pool())
+            .await?;
+            let Some(row) = row else {
+                return Ok(AppAuth::UnknownApp);
+            };
+            state.known_apps.insert(KnownApp {
+                app: app_of(&row)?,
+                secret_sha256: row.try_get("secret_sha256")?,
+            })
+        }
     };
-    let stored: String = row.try_get("secret_sha256")?;
     let given = secrets::sha256_hex(secret.as_bytes());
-    if secrets::constant_time_eq(stored.as_bytes(), given.as_bytes()) {
-        Ok(AppAuth::Ok(app_of(&row)?))
+    if secrets::constant_time_eq(known.secret_sha256.as_bytes(), given.as_bytes()) {
+        Ok(AppAuth::Ok(known.app.clone()))
     } else {
         Ok(AppAuth::WrongSecret)
+    }
+}
+
+/// An app row as [`authenticate_app`] needs it.
+#[derive(Debug)]
+pub(crate) struct KnownApp {
+    app: App,
+    secret_sha256: String,
+}
+
+/// Apps already read, so that each token or login request need not read its
+/// app again. Sound because an app row never changes once created (nothing
+/// updates or deletes `apps`; a secret reset would have to clear this on
+/// every instance). Unknown appids are not remembered: the app may be
+/// created on another instance a moment later.
+#[derive(Debug, Default)]
+pub(crate) struct KnownApps {
+    apps: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<KnownApp>>>,
+}
+
+impl KnownApps {
+    /// Apps remembered at most; past that the memory starts over.
+    const MAX: usize = 4096;
+
+    fn get(&self, appid: &str) -> Option<std::sync::Arc<KnownApp>> {
+        let apps = self
+            .apps
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        apps.get(appid).cloned()
+    }
+
+    fn insert(&self, known: KnownApp) -> std::sync::Arc<KnownApp> {
+        let known = std::sync::Arc::new(known);
+        let mut apps = self
+            .apps
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if apps.len() >= Self::MAX {
+            apps.clear();
+        }
+        apps.insert(known.app.appid.clone(), known.clone());
+        known
     }
 }
 
@@ -606,33 +659,95 @@ pub(crate) struct SpentCode {
 }
 
 /// Spends a code of `purpose` for `appid` if it is unspent and unexpired.
-/// One statement, so two servers racing with the same code cannot both win.
+/// Codes are spent in batches (see `batch`), each batch one statement, so
+/// two servers racing with the same code cannot both win.
 pub(crate) async fn spend_code(
     state: &AppState,
     appid: &str,
     code: &str,
     purpose: CodePurpose,
 ) -> Result<Option<SpentCode>, PlatformError> {
-    let row = sqlx::query(
-        "UPDATE auth_codes SET used_at = $1
-         WHERE code = $2 AND appid = $3 AND purpose = $4 AND used_at IS NULL AND expires_at > $1
-         RETURNING user_id, session_key,
-                   (SELECT high_risk FROM users WHERE users.id = auth_codes.user_id) AS high_risk",
+    state
+        .code_spender
+        .submit(CodeToSpend {
+            code: code.to_owned(),
+            appid: appid.to_owned(),
+            purpose,
+            now: state.now(),
+        })
+        .await
+}
+
+/// One request to spend a code.
+#[derive(Debug)]
+pub(crate) struct CodeToSpend {
+    code: String,
+    appid: String,
+    purpose: CodePurpose,
+    now: i64,
+}
+
+/// Codes spent by one statement at most (three parameters each).
+const SPEND_BATCH_MAX: usize = 64;
+
+pub(crate) fn code_spender(db: Db) -> Batcher<CodeToSpend, Option<SpentCode>> {
+    Batcher::new(
+        "code spender",
+        SPEND_BATCH_MAX,
+        move |codes| -> BatchFuture<Option<SpentCode>> { Box::pin(spend_codes(db.clone(), codes)) },
     )
-    .bind(state.now())
-    .bind(code)
-    .bind(appid)
-    .bind(purpose.as_str())
-    .fetch_optional(state.db.pool())
-    .await?;
-    match row {
-        Some(row) => Ok(Some(SpentCode {
+}
+
+/// One UPDATE for the whole batch. The batch's latest clock reading decides
+/// expiry, so no code is taken past its time. A code given twice in one
+/// batch (a replay racing the original) is spent by the first only.
+async fn spend_codes(
+    db: Db,
+    codes: Vec<CodeToSpend>,
+) -> Result<Vec<Option<SpentCode>>, PlatformError> {
+    let now = codes.iter().map(|code| code.now).max().unwrap_or_default();
+    // `code IN` finds the rows by primary key; the row values then hold each
+    // code to the app and purpose it was given with.
+    let code_list: Vec<String> = (0..codes.len())
+        .map(|i| format!("${}", 3 * i + 2))
+        .collect();
+    let row_values: Vec<String> = (0..codes.len())
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+        .collect();
+    let sql = format!(
+        "UPDATE auth_codes SET used_at = $1
+         WHERE code IN ({}) AND (code, appid, purpose) IN (VALUES {})
+           AND used_at IS NULL AND expires_at > $1
+         RETURNING code, appid, purpose, user_id, session_key,
+                   (SELECT high_risk FROM users WHERE users.id = auth_codes.user_id) AS high_risk",
+        code_list.join(", "),
+        row_values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for code in &codes {
+        query = query
+            .bind(&code.code)
+            .bind(&code.appid)
+            .bind(code.purpose.as_str());
+    }
+    let mut spent = std::collections::HashMap::new();
+    for row in query.fetch_all(db.pool()).await? {
+        let key: (String, String, String) = (
+            row.try_get("code")?,
+            row.try_get("appid")?,
+            row.try_get("purpose")?,
+        );
+        let code = SpentCode {
             user_id: row.try_get("user_id")?,
             session_key: row.try_get("session_key")?,
             user_high_risk: row.try_get::<i64, _>("high_risk")? != 0,
-        })),
-        None => Ok(None),
+        };
+        spent.insert(key, code);
     }
+    Ok(codes
+        .into_iter()
+        .map(|code| spent.remove(&(code.code, code.appid, code.purpose.as_str().to_owned())))
+        .collect())
 }
 
 /// The user's current session key in an app, by openid.

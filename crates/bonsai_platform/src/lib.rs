@@ -18,6 +18,7 @@
 
 pub mod admin;
 pub mod alipay;
+mod batch;
 pub mod civil_time;
 pub mod clock;
 pub mod config;

@@ -2,33 +2,108 @@
 //! behind a load balancer counts the same requests. A fixed window lets up
 //! to twice the limit through around a window's edge; WeChat documents its
 //! limits per minute and that is the precision they need.
+//!
+//! Hits are counted in batches (see `batch`): one upsert for every request
+//! counting at that moment, each still seeing a count of its own.
 
+use std::collections::HashMap;
+
+use crate::batch::{BatchFuture, Batcher};
 use crate::db::Db;
 use crate::error::PlatformError;
+use crate::state::AppState;
 
 /// Closed windows are kept this long, then deleted.
 pub(crate) const RETENTION_MS: i64 = 60 * 60 * 1000;
 
+/// Windows counted by one upsert at most (three parameters each).
+const BATCH_MAX: usize = 64;
+
+/// One request to count: a bucket's window.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    bucket: String,
+    window_start: i64,
+}
+
 /// Counts one request in `bucket`'s current window of `window_ms` and returns
-/// the window's count including it. One upsert, so concurrent requests each
-/// see a distinct count.
+/// the window's count including it. Concurrent requests each see a distinct
+/// count, whichever instance serves them.
 pub(crate) async fn hit(
-    db: &Db,
-    bucket: &str,
+    state: &AppState,
+    bucket: String,
     window_ms: i64,
     now: i64,
 ) -> Result<i64, PlatformError> {
     let window_start = now - now.rem_euclid(window_ms);
-    let hits: i64 = sqlx::query_scalar(
-        "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1)
-         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1
-         RETURNING hits",
-    )
-    .bind(bucket)
-    .bind(window_start)
-    .fetch_one(db.pool())
-    .await?;
-    Ok(hits)
+    state
+        .rate_counter
+        .submit(Hit {
+            bucket,
+            window_start,
+        })
+        .await
+}
+
+pub(crate) fn counter(db: Db) -> Batcher<Hit, i64> {
+    Batcher::new("rate counter", BATCH_MAX, move |hits| -> BatchFuture<i64> {
+        Box::pin(count(db.clone(), hits))
+    })
+}
+
+/// One upsert adding each window's hits of the batch; the requests of a
+/// window then take the counts between its old and new total in order.
+async fn count(db: Db, hits: Vec<Hit>) -> Result<Vec<i64>, PlatformError> {
+    // Each distinct window once (Postgres refuses to upsert a row twice in
+    // one statement), with how many of the batch's hits are in it.
+    let mut windows: Vec<(&str, i64, i64)> = Vec::new();
+    let mut window_of: HashMap<(&str, i64), usize> = HashMap::new();
+    for hit in &hits {
+        let index = *window_of
+            .entry((hit.bucket.as_str(), hit.window_start))
+            .or_insert_with(|| {
+                windows.push((&hit.bucket, hit.window_start, 0));
+                windows.len() - 1
+            });
+        windows[index].2 += 1;
+    }
+    let values: Vec<String> = (0..windows.len())
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO rate_counters (bucket, window_start, hits) VALUES {}
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + excluded.hits
+         RETURNING bucket, window_start, hits",
+        values.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for &(bucket, window_start, added) in &windows {
+        query = query.bind(bucket).bind(window_start).bind(added);
+    }
+    let totals: HashMap<(String, i64), i64> = query
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(|(bucket, window_start, total)| ((bucket, window_start), total))
+        .collect();
+    // The count each window's next request sees, from its first in the batch.
+    let mut next: Vec<i64> = Vec::with_capacity(windows.len());
+    for &(bucket, window_start, added) in &windows {
+        let total = totals
+            .get(&(bucket.to_owned(), window_start))
+            .ok_or_else(|| {
+                PlatformError::Internal(format!("rate window {bucket} was not counted"))
+            })?;
+        next.push(total - added + 1);
+    }
+    Ok(hits
+        .iter()
+        .map(|hit| {
+            let index = window_of[&(hit.bucket.as_str(), hit.window_start)];
+            next[index] += 1;
+            next[index] - 1
+        })
+        .collect())
 }
 
 pub(crate) async fn forget_before(db: &Db, before: i64) -> Result<(), PlatformError> {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::batch::Batcher;
 use crate::clock::Clock;
 use crate::config::PlatformConfig;
 use crate::db::Db;
@@ -21,6 +22,13 @@ pub struct AppState {
     /// stored in the database, so every instance (and every restart)
     /// derives the same ids; this is only a copy of an immutable row.
     identity_key: Arc<str>,
+    /// Apps read so far (rows that never change).
+    pub(crate) known_apps: Arc<crate::identity::KnownApps>,
+    /// Login and phone codes are spent in batches.
+    pub(crate) code_spender:
+        Batcher<crate::identity::CodeToSpend, Option<crate::identity::SpentCode>>,
+    /// Rate windows are counted in batches.
+    pub(crate) rate_counter: Batcher<crate::rate::Hit, i64>,
 }
 
 impl AppState {
@@ -33,6 +41,9 @@ impl AppState {
         let identity_key = load_identity_key(&db, clock.now_millis()).await?;
         let store = crate::registry::BlobStore::from_url(&config.store_url)?;
         Ok(AppState {
+            known_apps: Arc::default(),
+            code_spender: crate::identity::code_spender(db.clone()),
+            rate_counter: crate::rate::counter(db.clone()),
             db,
             clock,
             store,

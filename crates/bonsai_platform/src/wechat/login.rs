@@ -53,7 +53,7 @@ pub async fn code2session(
     // Ids cannot contain `:` (see identity::check_id), so buckets cannot
     // collide; NUL would be safer still but Postgres TEXT refuses it.
     let bucket = format!("jscode2session:{appid}:{}", spent.user_id);
-    if rate::hit(&state.db, &bucket, 60_000, state.now()).await? > LOGIN_LIMIT_PER_MINUTE {
+    if rate::hit(state, bucket, 60_000, state.now()).await? > LOGIN_LIMIT_PER_MINUTE {
         return Err(MINUTE_QUOTA.into());
     }
     let Some(session_key) = spent.session_key else {
