@@ -156,6 +156,27 @@ async fn drain<I, O>(shared: Arc<Shared<I, O>>) {
     }
 }
 
+/// Rows of `columns` parameters each, numbered from `$first`:
+/// `($2, $3), ($4, $5)`. Batched statements pad their rows to a power of
+/// two ([`padded_rows`]) so that each kind of statement has a handful of
+/// texts, each prepared once per connection, instead of one per batch size.
+pub(crate) fn parameter_rows(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (0..columns)
+                .map(|column| format!("${}", first + row * columns + column))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many rows a batch of `len` is padded to.
+pub(crate) fn padded_rows(len: usize) -> usize {
+    len.max(1).next_power_of_two()
+}
+
 /// Fails what is queued if the drain task stops before the queue is empty,
 /// and lets the next request start a new one.
 struct DrainGuard<'a, I, O> {
@@ -216,6 +237,14 @@ mod tests {
             batches.load(Ordering::SeqCst) < 100,
             "100 concurrent requests ran one by one: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn rows_are_numbered_and_padded() {
+        assert_eq!(parameter_rows(2, 2, 2), "($2, $3), ($4, $5)");
+        assert_eq!(parameter_rows(1, 3, 1), "($1, $2, $3)");
+        let padded: Vec<usize> = [0, 1, 2, 3, 5, 8, 9, 64].map(padded_rows).to_vec();
+        assert_eq!(padded, [1, 1, 2, 4, 8, 8, 16, 64]);
     }
 
     #[tokio::test]

@@ -14,10 +14,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::{AnyPool, Connection as _};
 use sqlx::any::AnyPoolOptions;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Connection as _};
 
 use crate::config::redact_password;
 use crate::error::PlatformError;
@@ -218,7 +218,9 @@ impl Checkpointer {
                     .execute(&mut connection)
                     .await
                 {
-                    tracing::warn!("SQLite checkpoint failed (commits will checkpoint instead): {err}");
+                    tracing::warn!(
+                        "SQLite checkpoint failed (commits will checkpoint instead): {err}"
+                    );
                 }
             }
             let _ = connection.close().await;

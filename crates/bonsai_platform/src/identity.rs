@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::batch::{BatchFuture, Batcher};
+use crate::batch::{BatchFuture, Batcher, padded_rows, parameter_rows};
 use crate::db::Db;
 use crate::error::PlatformError;
 use crate::open_data;
@@ -707,13 +707,10 @@ async fn spend_codes(
 ) -> Result<Vec<Option<SpentCode>>, PlatformError> {
     let now = codes.iter().map(|code| code.now).max().unwrap_or_default();
     // `code IN` finds the rows by primary key; the row values then hold each
-    // code to the app and purpose it was given with.
-    let code_list: Vec<String> = (0..codes.len())
-        .map(|i| format!("${}", 3 * i + 2))
-        .collect();
-    let row_values: Vec<String> = (0..codes.len())
-        .map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
-        .collect();
+    // code to the app and purpose it was given with. Padding rows are
+    // empty strings, which no code is.
+    let rows = padded_rows(codes.len());
+    let code_list: Vec<String> = (0..rows).map(|i| format!("${}", 3 * i + 2)).collect();
     let sql = format!(
         "UPDATE auth_codes SET used_at = $1
          WHERE code IN ({}) AND (code, appid, purpose) IN (VALUES {})
@@ -721,7 +718,7 @@ async fn spend_codes(
          RETURNING code, appid, purpose, user_id, session_key,
                    (SELECT high_risk FROM users WHERE users.id = auth_codes.user_id) AS high_risk",
         code_list.join(", "),
-        row_values.join(", ")
+        parameter_rows(rows, 3, 2)
     );
     let mut query = sqlx::query(&sql).bind(now);
     for code in &codes {
@@ -729,6 +726,9 @@ async fn spend_codes(
             .bind(&code.code)
             .bind(&code.appid)
             .bind(code.purpose.as_str());
+    }
+    for _ in codes.len()..rows {
+        query = query.bind("").bind("").bind("");
     }
     let mut spent = std::collections::HashMap::new();
     for row in query.fetch_all(db.pool()).await? {

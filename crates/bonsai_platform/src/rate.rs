@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::batch::{BatchFuture, Batcher};
+use crate::batch::{BatchFuture, Batcher, padded_rows, parameter_rows};
 use crate::db::Db;
 use crate::error::PlatformError;
 use crate::state::AppState;
@@ -67,18 +67,27 @@ async fn count(db: Db, hits: Vec<Hit>) -> Result<Vec<i64>, PlatformError> {
             });
         windows[index].2 += 1;
     }
-    let values: Vec<String> = (0..windows.len())
-        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect();
+    // Rows in one order whatever the batch: two upserts (two batches, or
+    // two instances) locking the same windows in opposite orders would
+    // deadlock on Postgres.
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    order.sort_unstable_by_key(|&index| (windows[index].0, windows[index].1));
+    // Padding rows add no hits and are filtered out before the upsert.
+    let rows = padded_rows(windows.len());
     let sql = format!(
-        "INSERT INTO rate_counters (bucket, window_start, hits) VALUES {}
+        "INSERT INTO rate_counters (bucket, window_start, hits)
+         SELECT column1, column2, column3 FROM (VALUES {}) AS counted WHERE column3 > 0
          ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + excluded.hits
          RETURNING bucket, window_start, hits",
-        values.join(", ")
+        parameter_rows(rows, 3, 1)
     );
     let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
-    for &(bucket, window_start, added) in &windows {
+    for &index in &order {
+        let (bucket, window_start, added) = windows[index];
         query = query.bind(bucket).bind(window_start).bind(added);
+    }
+    for _ in windows.len()..rows {
+        query = query.bind("").bind(0_i64).bind(0_i64);
     }
     let totals: HashMap<(String, i64), i64> = query
         .fetch_all(db.pool())

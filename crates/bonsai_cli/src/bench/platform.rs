@@ -256,19 +256,22 @@ async fn measure_database(
         },
     )
     .await?;
+    // As in real traffic, requests at the same moment come from different
+    // users: consecutive requests go to consecutive users, round robin.
+    let users = args.requests.div_ceil(CODES_PER_USER);
+    for user in 0..users {
+        identity::create_user(
+            &state,
+            NewUser {
+                id: Some(format!("bench-user-{user}")),
+                ..NewUser::default()
+            },
+        )
+        .await?;
+    }
     let mut codes = Vec::with_capacity(args.requests as usize);
     for i in 0..args.requests {
-        let user = format!("bench-user-{}", i / CODES_PER_USER);
-        if i % CODES_PER_USER == 0 {
-            identity::create_user(
-                &state,
-                NewUser {
-                    id: Some(user.clone()),
-                    ..NewUser::default()
-                },
-            )
-            .await?;
-        }
+        let user = format!("bench-user-{}", i % users);
         codes.push(identity::issue_login_code(&state, APPID, &user).await?.code);
     }
     progress.inc(1);
