@@ -5,9 +5,10 @@
 //! server (`bonsai_platform::serve` on a local port) with:
 //!
 //! - `GET /sns/jscode2session`: every request a fresh login code, issued
-//!   before the clock starts, spread over enough users to stay under the
-//!   per-user rate limit, so each request does the full work (check the
-//!   secret, spend the code, count the rate);
+//!   before the clock starts, spread round robin over enough users to stay
+//!   under the per-user rate limit (so requests at the same moment come from
+//!   different users, as in real traffic), and each request does the full
+//!   work (check the secret, spend the code, count the rate);
 //! - `POST /v3/pay/transactions/jsapi`: every request a new order, signed by
 //!   the merchant's key before the clock starts (as a merchant's SDK
 //!   would), so each request verifies a signature, stores an order and
