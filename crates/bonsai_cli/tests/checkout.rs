@@ -130,7 +130,7 @@ struct Merchant {
     platform: String,
     mchid: String,
     serial_no: String,
-    private_key: rsa::RsaPrivateKey,
+    private_key: bonsai_platform::rsa_keys::PrivateKey,
     apiv3_key: String,
     notifications: Mutex<Vec<Request>>,
 }

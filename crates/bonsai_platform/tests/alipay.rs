@@ -23,7 +23,7 @@ struct Merchant {
     router: Router,
     appid: String,
     app_id: String,
-    private_key: rsa::RsaPrivateKey,
+    private_key: rsa_keys::PrivateKey,
     alipay_key: rsa::RsaPublicKey,
     seller_id: String,
     user: String,

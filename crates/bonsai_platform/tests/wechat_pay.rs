@@ -23,7 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use bonsai_platform::wechat_pay::{self, PayDecision, PayError};
 use bonsai_platform::{identity, notify, rsa_keys};
 use common::{Backend, START_MILLIS, TestPlatform};
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use x509_cert::Certificate;
@@ -34,7 +34,7 @@ const SECOND: Duration = Duration::from_secs(1);
 /// A merchant as its server holds it.
 struct Merchant {
     mchid: String,
-    key: RsaPrivateKey,
+    key: rsa_keys::PrivateKey,
     serial_no: String,
     apiv3_key: String,
 }
@@ -737,7 +737,7 @@ async fn request_signatures_are_enforced(backend: Backend) {
     assert_error(&raw, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
 }
 
-fn rsa_keys_pair() -> (RsaPrivateKey, RsaPublicKey) {
+fn rsa_keys_pair() -> (rsa_keys::PrivateKey, RsaPublicKey) {
     let pair = rsa_keys::generate_key_pair().unwrap();
     (
         rsa_keys::parse_private_key(&pair.private_pem).unwrap(),

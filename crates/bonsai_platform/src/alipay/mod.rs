@@ -26,7 +26,6 @@ mod time;
 mod trade;
 
 use hmac::{Hmac, Mac};
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::Row;
@@ -56,7 +55,7 @@ const PLATFORM_KEY: &str = "alipay_private_key";
 /// The platform's ("Alipay's") key pair.
 #[derive(Clone)]
 pub(crate) struct PlatformKey {
-    pub private: RsaPrivateKey,
+    pub private: rsa_keys::PrivateKey,
     pub public_pem: String,
 }
 
@@ -95,7 +94,7 @@ pub(crate) async fn platform_key(state: &AppState) -> Result<PlatformKey, Platfo
         }
     };
     let private = rsa_keys::parse_private_key(&pem)?;
-    let public_pem = rsa_keys::public_key_pem(&RsaPublicKey::from(&private))?;
+    let public_pem = rsa_keys::public_key_pem(&private.public_key())?;
     Ok(PlatformKey {
         private,
         public_pem,

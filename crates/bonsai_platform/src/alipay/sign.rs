@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 
 use crate::rsa_keys;
 
@@ -63,7 +63,7 @@ pub(crate) fn verify_request(
 /// A gateway answer: `{"<key>":<inner>,"sign":"…"}`, the signature over
 /// the inner object's exact bytes.
 pub(crate) fn response_body(
-    key: &RsaPrivateKey,
+    key: &rsa_keys::PrivateKey,
     response_key: &str,
     inner: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
@@ -75,7 +75,7 @@ pub(crate) fn response_body(
 }
 
 /// A notification body: the parameters and their `sign`, form-encoded.
-pub(crate) fn notify_form(key: &RsaPrivateKey, params: &BTreeMap<&str, String>) -> String {
+pub(crate) fn notify_form(key: &rsa_keys::PrivateKey, params: &BTreeMap<&str, String>) -> String {
     let signed = content(
         params.iter().map(|(k, v)| (*k, v.as_str())),
         &["sign", "sign_type"],

@@ -106,7 +106,7 @@ pub(crate) async fn new_key_and_certificate(
     tokio::task::spawn_blocking(move || {
         let pair = rsa_keys::generate_key_pair()?;
         let key = rsa_keys::parse_private_key(&pair.private_pem)?;
-        let certificate = issue_certificate(&key, &common_name, unit, not_before, not_after)?;
+        let certificate = issue_certificate(key.rsa(), &common_name, unit, not_before, not_after)?;
         Ok((pair, certificate))
     })
     .await
@@ -148,7 +148,7 @@ pub struct PlatformCertificate {
 #[derive(Debug)]
 pub(crate) struct PlatformSigner {
     pub certificate: PlatformCertificate,
-    key: RsaPrivateKey,
+    key: rsa_keys::PrivateKey,
 }
 
 impl PlatformSigner {
@@ -279,7 +279,7 @@ mod tests {
         let pair = rsa_keys::generate_key_pair().unwrap();
         let key = rsa_keys::parse_private_key(&pair.private_pem).unwrap();
         let issued = issue_certificate(
-            &key,
+            key.rsa(),
             "1900000001",
             "Merchant",
             1_700_000_000_000,
@@ -293,7 +293,7 @@ mod tests {
         );
         let spki = &certificate.tbs_certificate.subject_public_key_info;
         let public = RsaPublicKey::try_from(spki.owned_to_ref()).unwrap();
-        assert_eq!(public, RsaPublicKey::from(&key));
+        assert_eq!(public, key.public_key());
         assert_eq!(
             certificate
                 .tbs_certificate
