@@ -46,7 +46,7 @@ pub enum BenchCommand {
     Engine(engine::EngineArgs),
     /// Time wx API calls (storage), with the same work done directly in Rust.
     Api(api::ApiArgs),
-    /// Load the platform server on loopback (jscode2session), with a bare HTTP baseline.
+    /// Load the platform server on loopback (jscode2session, JSAPI orders), with a bare HTTP baseline.
     Platform(platform::PlatformBenchArgs),
 }
 

@@ -47,11 +47,11 @@ enum Command {
     Build(check::BuildArgs),
     /// Run an app headless: open a page, tap, and print its tree.
     Run(run::RunArgs),
-    /// Measure Bonsai's speed on the public corpus.
+    /// Measure Bonsai's speed (the corpus, the engine, the platform server) beside a baseline.
     Bench(bench::BenchArgs),
-    /// Run the platform server (login, access tokens, admin API).
+    /// Run the platform server: login and tokens, WeChat Pay and Alipay sandboxes, subscribe messages, package registry, admin API.
     Serve(serve::ServeArgs),
-    /// Operate the platform: apps, users, package versions and releases.
+    /// Operate the platform: apps, users, versions and releases, payments, messages.
     Platform(platform::PlatformArgs),
 }
 
