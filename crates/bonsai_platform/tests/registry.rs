@@ -984,6 +984,66 @@ async fn crash_between_blob_and_row(backend: Backend) {
     );
 }
 
+/// A release dropped at every await point in turn (a crash of the server
+/// mid-request) leaves the old release or the new one, never a mix: one
+/// released version, the status pointing at it, and a log entry per
+/// release that took.
+async fn a_release_dropped_anywhere_takes_whole_or_not_at_all(backend: Backend) {
+    let platform = TestPlatform::start(backend).await;
+    let state = &platform.state;
+    new_app(&platform, "wxshop").await;
+    approved_version(&platform, "wxshop", "1.0.0").await;
+    registry::release(state, "wxshop", "1.0.0", 100, None)
+        .await
+        .expect("the first release");
+    let mut completed_at = None;
+    for polls in 0..500 {
+        let version = format!("2.0.{polls}");
+        approved_version(&platform, "wxshop", &version).await;
+        let done = poll_then_drop(
+            backend,
+            registry::release(state, "wxshop", &version, 100, None),
+            polls,
+        )
+        .await;
+        // A commit already sent when the request was dropped may still
+        // land; look once it has.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let list = registry::list_versions(state, "wxshop")
+            .await
+            .expect("list");
+        let released: Vec<&str> = list
+            .versions
+            .iter()
+            .filter(|v| v.state == VersionState::Released)
+            .map(|v| v.version.as_str())
+            .collect();
+        assert_eq!(released.len(), 1, "after {polls} polls: {released:?}");
+        assert_eq!(list.release.release_version.as_deref(), Some(released[0]));
+        let ever_released = list
+            .versions
+            .iter()
+            .filter(|v| matches!(v.state, VersionState::Released | VersionState::Retired))
+            .count();
+        let log = registry::audit_log(state, "wxshop").await.expect("log");
+        assert_eq!(
+            log.iter().filter(|e| e.action == "release").count(),
+            ever_released,
+            "after {polls} polls: one log entry per release that took"
+        );
+        if done.is_some() {
+            assert_eq!(released[0], version);
+            completed_at = Some(polls);
+            break;
+        }
+    }
+    let completed_at = completed_at.expect("the release never completed");
+    assert!(
+        completed_at > 0,
+        "no release was dropped before it completed"
+    );
+}
+
 async fn concurrent_admins_release_once(backend: Backend) {
     let platform = TestPlatform::start(backend).await;
     let other = platform.second_instance().await;
@@ -1220,6 +1280,7 @@ on_both_databases!(
     corrupted_blobs_are_refused,
     invalid_packages_are_refused,
     crash_between_blob_and_row,
+    a_release_dropped_anywhere_takes_whole_or_not_at_all,
     concurrent_admins_release_once,
     bad_requests_get_json_errors,
 );
