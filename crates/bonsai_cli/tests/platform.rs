@@ -1,7 +1,8 @@
 //! `bonsai platform …` as an operator runs it: the built binary on a
 //! temporary data directory (SQLite and a package directory beside it),
-//! from creating an app to releasing our example shop, and uploads killed
-//! with SIGKILL that must leave no half version behind.
+//! from creating an app to releasing our example shop, uploads killed with
+//! SIGKILL that must leave no half version behind, and packages kept in an
+//! S3-compatible store.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -514,4 +515,185 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// An S3-compatible server nobody here wrote: npm `s3rver` (pinned by
+/// tests/s3/package-lock.json) on a free loopback port, with one bucket,
+/// `packages`, kept in a temporary directory. Killed on drop.
+struct S3Server {
+    child: std::process::Child,
+    port: u16,
+    objects: tempfile::TempDir,
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let project = s3_project();
+        let objects = tempfile::tempdir().expect("temporary directory");
+        let mut child = Command::new("node")
+            .arg(project.join("s3rver.js"))
+            .arg(objects.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs s3rver");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("s3rver's first line");
+        let port = line
+            .trim()
+            .strip_prefix("port ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("s3rver did not start: {line:?}"));
+        S3Server {
+            child,
+            port,
+            objects,
+        }
+    }
+
+    /// `bonsai platform` with its package store in this server, configured
+    /// the way an operator would: a store URL and the AWS_* variables.
+    fn platform_command(&self, platform: &Platform, args: &[&str]) -> Command {
+        let mut command = platform.command(args);
+        command
+            .env("BONSAI_STORE_URL", "s3://packages/bonsai")
+            .env("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port))
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "S3RVER")
+            .env("AWS_SECRET_ACCESS_KEY", "S3RVER")
+            .env("AWS_REGION", "us-east-1");
+        command
+    }
+
+    /// The files s3rver keeps for objects whose name starts with `name`.
+    fn object_files(&self, name: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, name: &str, found: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, name, found);
+                } else if entry.file_name().to_string_lossy().starts_with(name) {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.objects.path(), name, &mut found);
+        found.sort();
+        found
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// tests/s3 copied under target/, its node_modules installed by `npm ci`
+/// once and again only when the lockfile changes. Node.js and npm are
+/// required (scripts/test installs them).
+fn s3_project() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                repo().join(dir)
+            }
+        })
+        .unwrap_or_else(|| repo().join("target"));
+    let dir = target.join("interop-node/s3");
+    std::fs::create_dir_all(&dir).expect("the s3 project directory");
+    for file in ["package.json", "package-lock.json", "s3rver.js"] {
+        std::fs::copy(source.join(file), dir.join(file))
+            .unwrap_or_else(|err| panic!("copying tests/s3/{file}: {err}"));
+    }
+    let lock = std::fs::read(dir.join("package-lock.json")).expect("lockfile");
+    let stamp = dir.join("node_modules/.bonsai-installed-lock");
+    if !std::fs::read(&stamp).is_ok_and(|stamped| stamped == lock) {
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm runs (install Node.js and npm: apt-get install nodejs npm)");
+        assert!(
+            out.status.success(),
+            "npm ci in {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&stamp, &lock).expect("install stamp");
+    }
+    dir
+}
+
+#[test]
+fn packages_live_in_an_s3_compatible_store() {
+    let s3 = S3Server::start();
+    let platform = Platform::new();
+    let json = |args: &[&str]| -> Value {
+        let out = s3
+            .platform_command(&platform, &[args, &["--json"]].concat())
+            .output()
+            .expect("bonsai runs");
+        assert!(
+            out.status.success(),
+            "bonsai platform {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    json(&["app", "create", "--appid", "wxs3"]);
+    let uploaded = json(&["version", "upload", "wxs3", &shop(), "--version", "1.0.0"]);
+    let sha = uploaded["sha256"].as_str().expect("sha256").to_owned();
+    // The package went to the bucket, under the URL's prefix, and nowhere
+    // on this machine's data directory.
+    assert!(!platform.packages().exists(), "a local package directory");
+    let stored = s3.object_files(&format!("{sha}.zip"));
+    assert!(!stored.is_empty(), "no object for {sha} in the bucket");
+    assert!(
+        stored.iter().all(|path| {
+            let path = path.to_string_lossy();
+            path.contains("packages") && path.contains("bonsai") && path.contains("sha256")
+        }),
+        "{stored:?}"
+    );
+
+    // Downloaded back, verified against its SHA-256.
+    let output = platform.data.path().join("out.zip");
+    let output = output.display().to_string();
+    let written = json(&["version", "download", "wxs3", "1.0.0", "-o", &output]);
+    assert_eq!(written["sha256"], sha.as_str());
+    let bytes = std::fs::read(&output).expect("downloaded");
+    assert_eq!(written["size"], bytes.len());
+
+    // The same zip again is the same object.
+    let again = json(&["version", "upload", "wxs3", &shop(), "--version", "1.0.1"]);
+    assert_eq!(again["sha256"], sha.as_str());
+    assert_eq!(s3.object_files(&format!("{sha}.zip")), stored);
+
+    // An object damaged in the bucket is refused, not handed out.
+    for path in &stored {
+        if path.to_string_lossy().ends_with("_object") {
+            let mut damaged = std::fs::read(path).expect("the stored object");
+            damaged[100] ^= 0xff;
+            std::fs::write(path, damaged).expect("damage the object");
+        }
+    }
+    let out = s3
+        .platform_command(
+            &platform,
+            &["version", "download", "wxs3", "1.0.0", "-o", &output],
+        )
+        .output()
+        .expect("bonsai runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a damaged package was downloaded");
+    assert!(stderr.contains(&sha), "{stderr}");
 }
