@@ -593,44 +593,12 @@ impl Drop for S3Server {
     }
 }
 
-/// tests/s3 copied under target/, its node_modules installed by `npm ci`
-/// once and again only when the lockfile changes. Node.js and npm are
-/// required (scripts/test installs them).
+/// tests/s3, installed under target/.
 fn s3_project() -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                repo().join(dir)
-            }
-        })
-        .unwrap_or_else(|| repo().join("target"));
-    let dir = target.join("interop-node/s3");
-    std::fs::create_dir_all(&dir).expect("the s3 project directory");
-    for file in ["package.json", "package-lock.json", "s3rver.js"] {
-        std::fs::copy(source.join(file), dir.join(file))
-            .unwrap_or_else(|err| panic!("copying tests/s3/{file}: {err}"));
-    }
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("lockfile");
-    let stamp = dir.join("node_modules/.bonsai-installed-lock");
-    if !std::fs::read(&stamp).is_ok_and(|stamped| stamped == lock) {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm runs (install Node.js and npm: apt-get install nodejs npm)");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&stamp, &lock).expect("install stamp");
-    }
-    dir
+    bonsai_test_support::npm_project(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3"),
+        "s3",
+    )
 }
 
 #[test]

@@ -1003,57 +1003,12 @@ on_both_databases!(
     oauth_token,
 );
 
-/// Where the interop script runs: a copy of tests/interop-alipay under
-/// target/, with node_modules installed there by `npm ci` (from the pinned
-/// lock file) when missing or when the lock changed, and reused after.
+/// tests/interop-alipay, installed under target/.
 fn interop_dir() -> std::path::PathBuf {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _installing = INSTALL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = manifest.join("../..");
-    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => workspace.join(dir),
-        None => workspace.join("target"),
-    };
-    let source = manifest.join("tests/interop-alipay");
-    let dir = target.join("interop-alipay");
-    std::fs::create_dir_all(&dir).expect("interop directory under target/");
-    for file in ["package.json", "package-lock.json", "interop.js"] {
-        std::fs::copy(source.join(file), dir.join(file))
-            .unwrap_or_else(|err| panic!("copying {file} to {}: {err}", dir.display()));
-    }
-
-    for (tool, purpose) in [("node", "runs the script"), ("npm", "installs alipay-sdk")] {
-        let found = Command::new(tool).arg("--version").output();
-        assert!(
-            found.as_ref().is_ok_and(|out| out.status.success()),
-            "the Alipay interop test needs `{tool}` (it {purpose}), which could not run: {found:?}. \
-             Install Node.js 18+ and npm (Debian: apt-get install nodejs npm)."
-        );
-    }
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("lock file");
-    let stamp = dir.join("node_modules/.bonsai-installed-lock");
-    let installed = dir.join("node_modules/alipay-sdk/package.json").exists()
-        && std::fs::read(&stamp).is_ok_and(|stamped| stamped == lock);
-    if !installed {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status();
-        assert!(
-            status.as_ref().is_ok_and(|s| s.success()),
-            "`npm ci` in {} failed ({status:?}); it installs the pinned alipay-sdk from the npm registry",
-            dir.display()
-        );
-        std::fs::write(&stamp, &lock).expect("install stamp");
-    }
-    dir
+    bonsai_test_support::npm_project(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop-alipay"),
+        "alipay",
+    )
 }
 
 /// The official Node SDK against a served platform: create and query with

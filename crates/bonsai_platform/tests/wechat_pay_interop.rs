@@ -13,81 +13,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bonsai_platform::{AppState, PlatformConfig, SystemClock, identity, wechat_pay};
 use common::{ADMIN_TOKEN, Backend, TestDatabase};
 use serde_json::{Value, json};
 
-const INTEROP_FILES: &[&str] = &["package.json", "package-lock.json", "wechatpay.js"];
-
-/// target/, found from this test binary (target/debug/deps/…), so a
-/// CARGO_TARGET_DIR elsewhere is honoured.
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
-        .filter(|dir| dir.join("debug").is_dir() || dir.join("release").is_dir())
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-}
-
-fn require_tool(name: &str) {
-    let found = Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    assert!(
-        found,
-        "`{name}` is not installed. The WeChat Pay interop test runs the npm SDK \
-         wechatpay-node-v3 and needs Node.js and npm (scripts/test installs them; \
-         on Debian: apt-get install nodejs npm)."
-    );
-}
-
-/// The interop project under target/, with its node_modules installed from
-/// the lockfile (once; again only when the lockfile changes).
+/// tests/interop, installed under target/.
 fn interop_dir() -> PathBuf {
-    // Tests of this binary take turns in-process; other processes (nextest
-    // runs each test in its own) through a file lock.
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _guard = INSTALL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    require_tool("node");
-    require_tool("npm");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    let dir = target_dir().join("interop-node/wechatpay");
-    std::fs::create_dir_all(&dir).expect("create the interop directory");
-    let lock_file = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
-    lock_file.lock().expect("lock the interop directory");
-    for file in INTEROP_FILES {
-        let wanted = std::fs::read(source.join(file))
-            .unwrap_or_else(|err| panic!("read tests/interop/{file}: {err}"));
-        // Rewritten only when changed: another process may be running it.
-        if std::fs::read(dir.join(file)).ok().as_deref() != Some(wanted.as_slice()) {
-            std::fs::write(dir.join(file), &wanted)
-                .unwrap_or_else(|err| panic!("copy tests/interop/{file}: {err}"));
-        }
-    }
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("lockfile");
-    let stamp = dir.join("node_modules/.bonsai-lock");
-    let installed = std::fs::read(&stamp).is_ok_and(|old| old == lock)
-        && dir.join("node_modules/wechatpay-node-v3").is_dir();
-    if !installed {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .output()
-            .expect("run npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&stamp, &lock).expect("stamp the installed lockfile");
-    }
-    dir
+    bonsai_test_support::npm_project(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop"),
+        "wechatpay",
+    )
 }
 
 fn sdk_drives_the_sandbox(backend: Backend) {
