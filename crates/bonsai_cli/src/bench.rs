@@ -198,7 +198,10 @@ struct Machine {
     /// `debug` numbers are not representative; use a release build.
     profile: &'static str,
     bonsai_version: &'static str,
-    template_compiler: String,
+    /// Which WXML compiler the measured apps were built with, where that
+    /// matters (compile and engine benches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_compiler: Option<String>,
 }
 
 /// Repeated measurements of one thing, in milliseconds. The Node baselines
@@ -404,7 +407,7 @@ fn compile(args: &CompileArgs) -> anyhow::Result<bool> {
         incremental_ms: Target::at_most(INCREMENTAL_MAX_MS, worst_incremental),
     };
     let report = Report {
-        machine: machine(template_compiler),
+        machine: machine(Some(template_compiler)),
         corpus: args.corpus.display().to_string(),
         iterations: n,
         cold,
@@ -505,7 +508,7 @@ fn read_inputs(corpus: &Path) -> anyhow::Result<Vec<Input>> {
         .collect()
 }
 
-fn machine(template_compiler: String) -> Machine {
+fn machine(template_compiler: Option<String>) -> Machine {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {

@@ -210,7 +210,7 @@ pub fn run(args: &ApiArgs) -> anyhow::Result<bool> {
     let get = Measure::of(GET_CALLS, &get_runs, &rust_get_runs);
     let set = Measure::of(SET_CALLS, &set_runs, &rust_set_runs);
     let report = Report {
-        machine: machine(String::new()),
+        machine: machine(None),
         iterations: n,
         targets: Targets {
             get_storage_sync_us: Target::at_most(GET_MAX_US, get.bonsai_us_per_call),

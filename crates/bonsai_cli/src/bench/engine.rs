@@ -286,7 +286,7 @@ pub fn run(args: &EngineArgs) -> anyhow::Result<bool> {
         && bonsai.memory.errors == 0
         && bonsai.set_data.checked;
     let report = Report {
-        machine: machine(app.template_compiler.clone()),
+        machine: machine(Some(app.template_compiler.clone())),
         corpus: args.corpus.display().to_string(),
         iterations: n,
         app: AppReport {

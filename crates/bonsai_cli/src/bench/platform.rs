@@ -198,7 +198,7 @@ async fn run_async(args: &PlatformBenchArgs) -> anyhow::Result<bool> {
         }
     }
     let report = Report {
-        machine: machine(String::new()),
+        machine: machine(None),
         requests: args.requests,
         orders: args.orders,
         connections: args.connections,
