@@ -6,6 +6,9 @@
 //! [`issue_login_code`], `wx.checkSession` → [`has_session`],
 //! `wx.getUserProfile` → [`user_profile`]).
 
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -402,27 +405,21 @@ pub(crate) struct KnownApp {
 /// created on another instance a moment later.
 #[derive(Debug, Default)]
 pub(crate) struct KnownApps {
-    apps: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<KnownApp>>>,
+    apps: RwLock<HashMap<String, Arc<KnownApp>>>,
 }
 
 impl KnownApps {
     /// Apps remembered at most; past that the memory starts over.
     const MAX: usize = 4096;
 
-    fn get(&self, appid: &str) -> Option<std::sync::Arc<KnownApp>> {
-        let apps = self
-            .apps
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn get(&self, appid: &str) -> Option<Arc<KnownApp>> {
+        let apps = self.apps.read().unwrap_or_else(PoisonError::into_inner);
         apps.get(appid).cloned()
     }
 
-    fn insert(&self, known: KnownApp) -> std::sync::Arc<KnownApp> {
-        let known = std::sync::Arc::new(known);
-        let mut apps = self
-            .apps
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn insert(&self, known: KnownApp) -> Arc<KnownApp> {
+        let known = Arc::new(known);
+        let mut apps = self.apps.write().unwrap_or_else(PoisonError::into_inner);
         if apps.len() >= Self::MAX {
             apps.clear();
         }
@@ -730,7 +727,7 @@ async fn spend_codes(
     for _ in codes.len()..rows {
         query = query.bind("").bind("").bind("");
     }
-    let mut spent = std::collections::HashMap::new();
+    let mut spent = HashMap::new();
     for row in query.fetch_all(db.pool()).await? {
         let key: (String, String, String) = (
             row.try_get("code")?,

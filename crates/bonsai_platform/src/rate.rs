@@ -6,7 +6,7 @@
 //! Hits are counted in batches (see `batch`): one upsert for every request
 //! counting at that moment, each still seeing a count of its own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::batch::{BatchFuture, Batcher, padded_rows, parameter_rows};
 use crate::db::Db;
@@ -55,23 +55,15 @@ pub(crate) fn counter(db: Db) -> Batcher<Hit, i64> {
 /// window then take the counts between its old and new total in order.
 async fn count(db: Db, hits: Vec<Hit>) -> Result<Vec<i64>, PlatformError> {
     // Each distinct window once (Postgres refuses to upsert a row twice in
-    // one statement), with how many of the batch's hits are in it.
-    let mut windows: Vec<(&str, i64, i64)> = Vec::new();
-    let mut window_of: HashMap<(&str, i64), usize> = HashMap::new();
+    // one statement) with the batch's hits in it, in key order: two upserts
+    // (two batches, or two instances) locking the same windows in opposite
+    // orders would deadlock on Postgres.
+    let mut windows: BTreeMap<(&str, i64), i64> = BTreeMap::new();
     for hit in &hits {
-        let index = *window_of
+        *windows
             .entry((hit.bucket.as_str(), hit.window_start))
-            .or_insert_with(|| {
-                windows.push((&hit.bucket, hit.window_start, 0));
-                windows.len() - 1
-            });
-        windows[index].2 += 1;
+            .or_default() += 1;
     }
-    // Rows in one order whatever the batch: two upserts (two batches, or
-    // two instances) locking the same windows in opposite orders would
-    // deadlock on Postgres.
-    let mut order: Vec<usize> = (0..windows.len()).collect();
-    order.sort_unstable_by_key(|&index| (windows[index].0, windows[index].1));
     // Padding rows add no hits and are filtered out before the upsert.
     let rows = padded_rows(windows.len());
     let sql = format!(
@@ -82,8 +74,7 @@ async fn count(db: Db, hits: Vec<Hit>) -> Result<Vec<i64>, PlatformError> {
         parameter_rows(rows, 3, 1)
     );
     let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
-    for &index in &order {
-        let (bucket, window_start, added) = windows[index];
+    for (&(bucket, window_start), &added) in &windows {
         query = query.bind(bucket).bind(window_start).bind(added);
     }
     for _ in windows.len()..rows {
@@ -95,24 +86,25 @@ async fn count(db: Db, hits: Vec<Hit>) -> Result<Vec<i64>, PlatformError> {
         .into_iter()
         .map(|(bucket, window_start, total)| ((bucket, window_start), total))
         .collect();
-    // The count each window's next request sees, from its first in the batch.
-    let mut next: Vec<i64> = Vec::with_capacity(windows.len());
-    for &(bucket, window_start, added) in &windows {
+    // Each window's hits become the count its next request sees: the first
+    // of the batch's requests in it sees the old total plus one.
+    for (&(bucket, window_start), next) in windows.iter_mut() {
         let total = totals
             .get(&(bucket.to_owned(), window_start))
             .ok_or_else(|| {
                 PlatformError::Internal(format!("rate window {bucket} was not counted"))
             })?;
-        next.push(total - added + 1);
+        *next = total - *next + 1;
     }
-    Ok(hits
-        .iter()
+    hits.iter()
         .map(|hit| {
-            let index = window_of[&(hit.bucket.as_str(), hit.window_start)];
-            next[index] += 1;
-            next[index] - 1
+            let next = windows
+                .get_mut(&(hit.bucket.as_str(), hit.window_start))
+                .ok_or_else(|| PlatformError::Internal("a hit outside its batch".to_owned()))?;
+            *next += 1;
+            Ok(*next - 1)
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) async fn forget_before(db: &Db, before: i64) -> Result<(), PlatformError> {
